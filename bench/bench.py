@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Speed benchmark of usenhance-nb: prints one table of what it measured on this machine.
+
+    python bench/bench.py                 # all rows, on the best device (CUDA if present, else CPU)
+    python bench/bench.py --device cpu --quick
+
+Rows: the machine's measured matmul peak (fp32, bf16) and one 3x3 conv at the generator's main shape; generator
+forward FLOPs at 256x256 (paper: 15 blocks); a full CycleGAN+PL training step (both generators, both
+discriminators, LPIPS) for the `cpu` preset and for `paper` at batch 1, in pairs/s and achieved GFLOP/s as a
+fraction of the measured peak; inference (enhance) in images/s and ms per 256x256 image, fp32 and bf16 (CPU) /
+fp16 (GPU); peak memory of each (CUDA: max allocated; CPU: the process's peak RSS so far, which only grows).
+Not part of the test suite.
+"""
+import argparse, os, platform, resource, sys, time, warnings
+os.environ.setdefault('USENHANCE_OFFLINE', '1')  # never wait on a weight download while timing
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from usenhance_nb.core import get_config
+from usenhance_nb.data import SAMPLE_DIR
+from usenhance_nb.generator import Generator
+from usenhance_nb.train import Trainer
+from usenhance_nb.enhance import enhance_batch
+
+def sync(device):
+    if device.type == 'cuda': torch.cuda.synchronize()
+
+def timeit(fn, device, min_time=2.0, warmup=2, max_iters=200):
+    "Seconds per call of fn: warm up, then repeat until min_time has passed."
+    for _ in range(warmup): fn()
+    sync(device); n, t0 = 0, time.perf_counter()
+    while True:
+        fn(); n += 1
+        sync(device)
+        if time.perf_counter() - t0 >= min_time or n >= max_iters: return (time.perf_counter() - t0) / n
+
+def count_flops(fn)->int:
+    with FlopCounterMode(display=False) as fc: fn()
+    return fc.get_total_flops()
+
+def peak_mem(device)->str:
+    if device.type == 'cuda':
+        mb = torch.cuda.max_memory_allocated() / 2**20; torch.cuda.reset_peak_memory_stats(); return f"{mb:.0f} MiB (alloc)"
+    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (RSS)"
+
+def matmul_peak(device, dtype, n):
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    s = timeit(lambda: a @ b, device, min_time=1.0)
+    return 2 * n**3 / s / 1e9
+
+def conv_rate(device, dtype, size):
+    "One 3x3 conv at the residual blocks' shape: 256 -> 256 channels at (size/4)^2."
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(device, dtype)
+    x = torch.randn(1, 256, size // 4, size // 4, device=device, dtype=dtype)
+    with torch.inference_mode():
+        s = timeit(lambda: conv(x), device, min_time=1.0)
+        f = count_flops(lambda: conv(x))
+    return f / s / 1e9
+
+def train_step_row(preset, device, batch, peak, size=None):
+    over = dict(batch_size=batch) | (dict(image_size=size) if size else {})
+    cfg = get_config(preset, 'ours', **over)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        tr = Trainer(cfg, SAMPLE_DIR, '/tmp/usenhance_bench', device=device)
+    s_ = cfg.image_size
+    low, high = (torch.rand(batch, 1, s_, s_, device=device) * 2 - 1 for _ in range(2))
+    step = lambda: tr.train_step(low, high)
+    flops = count_flops(step)
+    sec = timeit(step, device, min_time=5.0 if device.type == 'cpu' else 3.0, warmup=1)
+    gf = flops / sec / 1e9
+    return dict(row=f"train step {preset} ({s_}px, batch {batch}, amp={tr.amp})", value=f"{batch / sec:.2f} pairs/s",
+                extra=f"{flops / batch / 1e9:.1f} GFLOP/pair, {gf:.1f} GFLOP/s = {100 * gf / peak:.0f}% of peak", mem=peak_mem(device))
+
+def enhance_row(device, amp, n_blocks=15, size=256, batch=1):
+    g = Generator(n_blocks=n_blocks).to(device).eval()
+    imgs = torch.randint(0, 256, (batch, size, size), dtype=torch.uint8).numpy()
+    sec = timeit(lambda: enhance_batch(g, imgs, amp=amp), device, min_time=3.0)
+    dt = {'cuda': 'fp16', 'cpu': 'bf16'}.get(device.type, 'amp') if amp else 'fp32'
+    return dict(row=f"enhance {size}px, paper generator, batch {batch}, {dt}", value=f"{batch / sec:.2f} img/s",
+                extra=f"{1000 * sec / batch:.0f} ms/img", mem=peak_mem(device))
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    ap.add_argument('--quick', action='store_true', help='skip the paper-size training step')
+    ap.add_argument('--cpu_batch', type=int, default=8, help='batch of the cpu-preset training step')
+    args = ap.parse_args()
+    device = torch.device(args.device)
+    gpu = torch.cuda.get_device_name() if device.type == 'cuda' else None
+    print(f"# usenhance-nb benchmark, {time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, "
+          f"{gpu or platform.processor() or platform.machine()}, {torch.get_num_threads()} threads\n")
+    rows = []
+    p32 = matmul_peak(device, torch.float32, 4096 if device.type == 'cuda' else 1024)
+    rows.append(dict(row='matmul fp32 peak', value=f"{p32:.0f} GFLOP/s", extra='', mem=''))
+    p16 = matmul_peak(device, torch.bfloat16, 4096 if device.type == 'cuda' else 1024)
+    rows.append(dict(row='matmul bf16 peak', value=f"{p16:.0f} GFLOP/s", extra='', mem=''))
+    rows.append(dict(row='conv3x3 256ch @64x64 fp32', value=f"{conv_rate(device, torch.float32, 256):.0f} GFLOP/s", extra='', mem=''))
+    g = Generator().to(device).eval()
+    with torch.inference_mode(): f = count_flops(lambda: g(torch.zeros(1, 1, 256, 256, device=device)))
+    rows.append(dict(row='generator forward, 256px, 15 blocks', value=f"{f / 1e9:.1f} GFLOP/img", extra='', mem=''))
+    peak = p16 if device.type == 'cuda' else p32  # AMP trains in half precision on GPU, fp32 on CPU
+    rows.append(train_step_row('cpu', device, args.cpu_batch, peak))
+    if not args.quick: rows.append(train_step_row('paper', device, 1, peak))
+    rows.append(enhance_row(device, amp=False))
+    rows.append(enhance_row(device, amp=True))
+    if device.type == 'cuda':
+        rows.append(train_step_row('paper', device, 24, peak))
+        rows.append(enhance_row(device, amp=True, batch=32))
+    w = max(len(r['row']) for r in rows)
+    print(f"| {'what':<{w}} | value | detail | peak memory |\n|{'-' * (w + 2)}|---|---|---|")
+    for r in rows: print(f"| {r['row']:<{w}} | {r['value']} | {r['extra']} | {r['mem']} |")
+
+if __name__ == '__main__':
+    main()
