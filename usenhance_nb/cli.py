@@ -46,7 +46,6 @@ def usenhance_simulate(out:str,                        # folder to write (USEnha
     "Write synthetic paired ultrasound phantoms in the layout of the USEnhance challenge data."
     root = write_dataset(out, n_per_organ=n_per_organ, size=size, seed=seed, n_test=n_test)
     print(f"wrote {n_per_organ * 5} pairs to {Path(root)/'train_datasets'}")
-    return root
 
 # %% ../nbs/11_cli.ipynb #4090b50f
 @call_parse
@@ -66,7 +65,6 @@ def usenhance_train(data:str,                          # data folder in the USEn
     tr = Trainer(cfg, data, out, device=device, resume=resume)
     tr.fit()
     print(f"run folder: {out} (last.pt, best.pt, log.csv, curves.png, samples.png)")
-    return tr
 
 # %% ../nbs/11_cli.ipynb #0da4a1ad
 @call_parse
@@ -86,7 +84,6 @@ def usenhance_eval(checkpoints:Param("name=path pairs or paths of checkpoints", 
     rows = evaluate_runs(ckpts, data, split, out, win=win, baselines=not no_baselines, device=device)
     print(summarize(rows).to_markdown())
     print(f"\nper-image metrics: {Path(out)/'metrics.csv'}; tables: {Path(out)/'table.md'}; figure: {Path(out)/'comparison.png'}")
-    return rows
 
 # %% ../nbs/11_cli.ipynb #f03d912a
 @call_parse
@@ -100,7 +97,6 @@ def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best
     "Enhance low-quality images of any size with a trained checkpoint, writing PNGs of the same names."
     written = enhance_paths(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile)
     print(f"wrote {len(written)} enhanced images to {out}")
-    return written
 
 # %% ../nbs/11_cli.ipynb #43a9e877
 @call_parse
@@ -121,4 +117,3 @@ def usenhance_demo(out:str='runs/demo',                # output folder
     rows = evaluate_runs({v: out/v/'last.pt' for v in variants}, data, 'test', out, device=device)
     print('\n' + summarize(rows).to_markdown())
     print(f"\ntable: {out/'table.md'}\nfigure: {out/'comparison.png'}\nper-image metrics: {out/'metrics.csv'}")
-    return rows

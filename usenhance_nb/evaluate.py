@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_evaluate.ipynb #c3d7b1a6
 from __future__ import annotations
-import dataclasses
+import os
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -20,8 +20,8 @@ from .metrics import image_metrics
 from .train import build_generator, load_checkpoint, autocast
 
 # %% auto #0
-__all__ = ['load_generator', 'evaluate_method', 'generator_fn', 'nlm_filter', 'tune_nlm', 'summarize', 'comparison_figure',
-           'evaluate_runs', 'write_results']
+__all__ = ['STAGES', 'load_generator', 'evaluate_method', 'generator_fn', 'nlm_filter', 'tune_nlm', 'summarize',
+           'comparison_figure', 'load_methods', 'evaluate_runs', 'write_results', 'Explorer', 'explorer']
 
 # %% ../nbs/09_evaluate.ipynb #41835fd2
 def load_generator(path, device='cpu')->tuple[nn.Module, Config]:
@@ -100,14 +100,13 @@ def comparison_figure(methods:dict, pairs:list[Pair], size:int, per_organ:int=1,
     return show_images(imgs, titles, ncols=len(methods) + 1, size=2.6)
 
 # %% ../nbs/09_evaluate.ipynb #7410132a
-def evaluate_runs(checkpoints:dict,          # name -> checkpoint path
-                  data_root,                 # folder in the USEnhance layout
-                  split:str='test',          # 'test', 'valid' or 'train'
-                  out_dir=None,              # where to write metrics.csv and table.md (None: nowhere)
-                  win:int=9,                 # LNCC window
-                  baselines:bool=True,       # add the low-quality input and tuned non-local means rows
-                  device=None)->list[dict]:
-    "Per-image metrics of every checkpoint (and the baselines) on one split of `data_root`."
+def load_methods(checkpoints:dict,         # name -> checkpoint path
+                 data_root,                # folder in the USEnhance layout
+                 baselines:bool=True,      # add the low-quality input and tuned non-local means
+                 win:int=9,                # LNCC window (used to tune non-local means)
+                 device=None,
+                )->tuple[dict, dict, int]:
+    "Methods (name -> uint8 image function), the data splits the checkpoints were trained with, and their image size."
     if not checkpoints: raise ValueError("no checkpoints given")
     device = torch.device(device) if device is not None else default_device()
     gens = {name: load_generator(p, device) for name, p in checkpoints.items()}
@@ -118,14 +117,26 @@ def evaluate_runs(checkpoints:dict,          # name -> checkpoint path
     size = cfgs[0].image_size
     if any(c.image_size != size for c in cfgs): raise ValueError("the checkpoints were trained at different image sizes")
     splits = get_splits(data_root, cfgs[0])
-    pairs = splits[split]
-    if not pairs: raise ValueError(f"the {split!r} split of {data_root} is empty")
     methods = {}
     if baselines:
         h = tune_nlm(splits['valid'] or splits['train'], size, win=win)
         methods['low-quality input'] = lambda x: x
         methods[f'non-local means (h={h})'] = lambda x: nlm_filter(x, h)
     for name, (g, _) in gens.items(): methods[name] = generator_fn(g, amp=device.type == 'cuda')
+    return methods, splits, size
+
+# %% ../nbs/09_evaluate.ipynb #0858a928
+def evaluate_runs(checkpoints:dict,          # name -> checkpoint path
+                  data_root,                 # folder in the USEnhance layout
+                  split:str='test',          # 'test', 'valid' or 'train'
+                  out_dir=None,              # where to write metrics.csv, table.md, comparison.png (None: nowhere)
+                  win:int=9,                 # LNCC window
+                  baselines:bool=True,       # add the low-quality input and tuned non-local means rows
+                  device=None)->list[dict]:
+    "Per-image metrics of every checkpoint (and the baselines) on one split of `data_root`."
+    methods, splits, size = load_methods(checkpoints, data_root, baselines, win, device)
+    pairs = splits[split]
+    if not pairs: raise ValueError(f"the {split!r} split of {data_root} is empty")
     rows = [r for name, fn in methods.items() for r in evaluate_method(fn, pairs, size, name, win)]
     if out_dir is not None:
         write_results(rows, out_dir, split, win, size)
@@ -144,3 +155,51 @@ def write_results(rows:list[dict], out_dir, split:str, win:int, size:int):
     md = ["# Results", "", note, "", summarize(rows).to_markdown(), "", "## Per organ", "",
           summarize(rows, by_organ=True).to_markdown(), ""]
     (out/'table.md').write_text('\n'.join(md))
+
+# %% ../nbs/09_evaluate.ipynb #6b7e7739
+STAGES = ('low-quality input', 'enhanced', 'high-quality reference')
+
+class Explorer:
+    "Image picker, two configuration pickers and a low / enhanced / high slider, with per-image metrics."
+    def __init__(self, methods:dict, pairs:list[Pair], size:int, win:int=9):
+        import ipywidgets as W
+        self.methods, self.pairs, self.win = methods, pairs, win
+        self.lows, self.highs = _arrays(pairs, size)
+        self._cache = {}
+        names = list(methods)
+        self.image = W.Dropdown(options=[(f"{p.organ}/{p.name}", i) for i, p in enumerate(pairs)], description='image')
+        self.left = W.Dropdown(options=names, value=names[-1], description='left')
+        self.right = W.Dropdown(options=names, value=names[0], description='right')
+        self.stage = W.SelectionSlider(options=STAGES, value='enhanced', description='show', continuous_update=False)
+        self.metrics, self.out = W.HTML(), W.Output()
+        for w in (self.image, self.left, self.right, self.stage): w.observe(self.update, names='value')
+        self.widget = W.VBox([W.HBox([self.image, self.left, self.right]), self.stage, self.metrics, self.out])
+        self.update()
+
+    def output(self, name:str, i:int)->np.ndarray:
+        "Method `name` applied to image `i` (computed once)."
+        if (name, i) not in self._cache: self._cache[(name, i)] = self.methods[name](self.lows[i])
+        return self._cache[(name, i)]
+
+    def panel(self, name:str, i:int)->np.ndarray:
+        return {STAGES[0]: self.lows[i], STAGES[1]: self.output(name, i), STAGES[2]: self.highs[i]}[self.stage.value]
+
+    def update(self, *_):
+        i = self.image.value
+        rows = []
+        for name in (self.left.value, self.right.value):
+            m = image_metrics(self.output(name, i), self.highs[i], win=self.win)
+            rows.append(f"<tr><td>{name}</td><td>{m['lncc']:.3f}</td><td>{m['ssim']:.3f}</td><td>{m['psnr']:.2f}</td></tr>")
+        self.metrics.value = "<table><tr><th></th><th>LNCC</th><th>SSIM</th><th>PSNR</th></tr>" + ''.join(rows) + "</table>"
+        self.out.clear_output(wait=True)
+        with self.out:
+            fig = show_images([self.panel(self.left.value, i), self.panel(self.right.value, i)],
+                              [f"{self.left.value}: {self.stage.value}", f"{self.right.value}: {self.stage.value}"], size=4)
+            plt.show()
+
+def explorer(methods:dict, pairs:list[Pair], size:int, win:int=9):
+    "The interactive `Explorer` widget, or the static `comparison_figure` where widgets cannot render."
+    if os.environ.get('USENHANCE_STATIC'): return comparison_figure(methods, pairs, size, win=win)
+    try: import ipywidgets
+    except ImportError: return comparison_figure(methods, pairs, size, win=win)
+    return Explorer(methods, pairs, size, win).widget
