@@ -11,7 +11,7 @@ fraction of the measured peak; inference (enhance) in images/s and ms per 256x25
 fp16 (GPU); peak memory of each (CUDA: max allocated; CPU: the process's peak RSS so far, which only grows).
 Not part of the test suite.
 """
-import argparse, os, platform, resource, sys, time, warnings
+import argparse, gc, os, platform, resource, sys, time, warnings
 os.environ.setdefault('USENHANCE_OFFLINE', '1')  # never wait on a weight download while timing
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -57,28 +57,47 @@ def conv_rate(device, dtype, size):
         f = count_flops(lambda: conv(x))
     return f / s / 1e9
 
-def train_step_row(preset, device, batch, peak, size=None):
-    over = dict(batch_size=batch) | (dict(image_size=size) if size else {})
-    cfg = get_config(preset, 'ours', **over)
+def free(device):
+    gc.collect()
+    if device.type == 'cuda': torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
+
+def train_step_row(preset, device, batch, peak, note='', **over):
+    "Pairs/s and achieved GFLOP/s of Trainer.train_step (both generators, both discriminators, LPIPS)."
+    free(device)
+    try: return _train_step_row(preset, device, batch, peak, note, **over)
+    except torch.OutOfMemoryError:
+        return dict(row=f"train step {preset} (batch {batch}) {note}", value='out of memory', extra=str(over), mem='')
+
+def _train_step_row(preset, device, batch, peak, note='', **over):
+    cfg = get_config(preset, 'ours', batch_size=batch, **over)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         tr = Trainer(cfg, SAMPLE_DIR, '/tmp/usenhance_bench', device=device)
     s_ = cfg.image_size
-    low, high = (torch.rand(batch, 1, s_, s_, device=device) * 2 - 1 for _ in range(2))
+    low, high = (tr.to_device(torch.rand(batch, 1, s_, s_) * 2 - 1) for _ in range(2))
     step = lambda: tr.train_step(low, high)
+    step()  # compile / warm up before counting
     flops = count_flops(step)
     sec = timeit(step, device, min_time=5.0 if device.type == 'cpu' else 3.0, warmup=1)
     gf = flops / sec / 1e9
-    return dict(row=f"train step {preset} ({s_}px, batch {batch}, amp={tr.amp})", value=f"{batch / sec:.2f} pairs/s",
-                extra=f"{flops / batch / 1e9:.1f} GFLOP/pair, {gf:.1f} GFLOP/s = {100 * gf / peak:.0f}% of peak", mem=peak_mem(device))
+    opts = f"amp={tr.amp}, channels_last={tr.memory_format == torch.channels_last}, compile={cfg.compile}"
+    return dict(row=f"train step {preset} ({s_}px, batch {batch}) {note}", value=f"{batch / sec:.2f} pairs/s",
+                extra=f"{opts}; {flops / batch / 1e9:.1f} GFLOP/pair, {gf:.0f} GFLOP/s = {100 * gf / peak:.0f}% of peak",
+                mem=peak_mem(device))
 
 def enhance_row(device, amp, n_blocks=15, size=256, batch=1, ngf=64, label='paper generator'):
+    free(device)
     g = Generator(ngf=ngf, n_blocks=n_blocks).to(device).eval()
     imgs = torch.randint(0, 256, (batch, size, size), dtype=torch.uint8).numpy()
     sec = timeit(lambda: enhance_batch(g, imgs, amp=amp), device, min_time=3.0)
     dt = {'cuda': 'fp16', 'cpu': 'bf16'}.get(device.type, 'amp') if amp else 'fp32'
     return dict(row=f"enhance {size}px, {label}, batch {batch}, {dt}", value=f"{batch / sec:.2f} img/s",
                 extra=f"{1000 * sec / batch:.0f} ms/img", mem=peak_mem(device))
+
+def add(rows, r):
+    "Record a row and print it at once, so a run cut short still shows what it measured."
+    rows.append(r)
+    print(f"| {r['row']:<58} | {r['value']} | {r['extra']} | {r['mem']} |", flush=True)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -91,30 +110,35 @@ def main():
     print(f"# usenhance-nb benchmark, {time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, "
           f"{gpu or platform.processor() or platform.machine()}, {torch.get_num_threads()} threads\n")
     rows = []
+    w = 58
+    print(f"| {'what':<{w}} | value | detail | peak memory |\n|{'-' * (w + 2)}|---|---|---|", flush=True)
     p32 = matmul_peak(device, torch.float32, 4096 if device.type == 'cuda' else 1024)
-    rows.append(dict(row='matmul fp32 peak', value=f"{p32:.0f} GFLOP/s", extra='', mem=''))
+    add(rows, dict(row='matmul fp32 peak', value=f"{p32:.0f} GFLOP/s", extra='', mem=''))
     p16 = matmul_peak(device, torch.bfloat16, 4096 if device.type == 'cuda' else 256)
-    rows.append(dict(row='matmul bf16 peak', value=f"{p16:.1f} GFLOP/s", extra='', mem=''))
+    add(rows, dict(row='matmul bf16 peak', value=f"{p16:.1f} GFLOP/s", extra='', mem=''))
     slow_bf16 = device.type == 'cpu' and p16 < 0.25 * p32  # no native bf16 (e.g. AVX2-only CPUs): emulated, slow
-    rows.append(dict(row='conv3x3 256ch @64x64 fp32', value=f"{conv_rate(device, torch.float32, 256):.0f} GFLOP/s", extra='', mem=''))
+    add(rows, dict(row='conv3x3 256ch @64x64 fp32', value=f"{conv_rate(device, torch.float32, 256):.0f} GFLOP/s", extra='', mem=''))
     g = Generator().to(device).eval()
     with torch.inference_mode(): f = count_flops(lambda: g(torch.zeros(1, 1, 256, 256, device=device)))
-    rows.append(dict(row='generator forward, 256px, 15 blocks', value=f"{f / 1e9:.1f} GFLOP/img", extra='', mem=''))
-    peak = p16 if device.type == 'cuda' else p32  # AMP trains in half precision on GPU, fp32 on CPU
-    rows.append(train_step_row('cpu', device, args.cpu_batch, peak))
-    if not args.quick: rows.append(train_step_row('paper', device, 1, peak))
-    rows.append(enhance_row(device, amp=False))
-    rows.append(enhance_row(device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator'))
+    add(rows, dict(row='generator forward, 256px, 15 blocks', value=f"{f / 1e9:.1f} GFLOP/img", extra='', mem=''))
+    peak = p16 if device.type == 'cuda' else p32  # fraction of the bf16/fp16 peak on GPU (AMP), of fp32 on CPU
+    base = dict(amp=False, channels_last=False)  # "before": plain fp32, NCHW
+    add(rows, train_step_row('cpu', device, args.cpu_batch, peak, 'before', **base))
+    add(rows, train_step_row('cpu', device, args.cpu_batch, peak, 'after'))
+    if not args.quick:
+        add(rows, train_step_row('paper', device, 1, peak, 'before', **base))
+        add(rows, train_step_row('paper', device, 1, peak, 'after'))
+    add(rows, enhance_row(device, amp=False))
+    add(rows, enhance_row(device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator'))
     if slow_bf16:
-        rows.append(dict(row='enhance 256px, bf16', value='skipped', mem='',
+        add(rows, dict(row='enhance 256px, bf16', value='skipped', mem='',
                          extra=f"bf16 runs at {p16:.1f} vs {p32:.0f} GFLOP/s fp32 here: emulated, ~{p32 / p16:.0f}x slower"))
-    else: rows.append(enhance_row(device, amp=True))
+    else: add(rows, enhance_row(device, amp=True))
     if device.type == 'cuda':
-        rows.append(train_step_row('paper', device, 24, peak))
-        rows.append(enhance_row(device, amp=True, batch=32))
-    w = max(len(r['row']) for r in rows)
-    print(f"| {'what':<{w}} | value | detail | peak memory |\n|{'-' * (w + 2)}|---|---|---|")
-    for r in rows: print(f"| {r['row']:<{w}} | {r['value']} | {r['extra']} | {r['mem']} |")
+        add(rows, train_step_row('paper', device, 24, peak, 'before', **base))
+        add(rows, train_step_row('paper', device, 24, peak, 'after'))
+        add(rows, train_step_row('paper', device, 24, peak, 'after + compile', compile=True))
+        add(rows, enhance_row(device, amp=True, batch=32))
 
 if __name__ == '__main__':
     main()

@@ -53,6 +53,8 @@ class Config:
     step_size:int=100           # StepLR: multiply the learning rates by `gamma` every `step_size` epochs
     gamma:float=0.5
     amp:bool|None=None          # mixed precision; None: on for CUDA, off on CPU
+    channels_last:bool|None=None # NHWC memory layout (faster convolutions on GPUs); None: on for CUDA
+    compile:bool=False          # torch.compile the networks (pays off on long GPU runs)
     max_pairs:int|None=None     # cap on training pairs per epoch (None: all), for quick runs
 
     def save(self, path):

@@ -200,6 +200,13 @@ class Trainer:
         self.nets = build_models(cfg).to(self.device)
         needs_phi = cfg.model == 'cyclegan' and cfg.perceptual != 'none' and cfg.lambda_per
         self.phi = (phi or PerceptualLoss(cfg.lpips_net)).to(self.device) if needs_phi else None
+        # NHWC layout lets cuDNN use tensor cores without transposes; on CPUs it does not reliably help
+        self.memory_format = torch.channels_last if (cfg.channels_last if cfg.channels_last is not None
+                                                     else self.device.type == 'cuda') else torch.contiguous_format
+        for m in (self.nets, self.phi):
+            if m is not None: m.to(memory_format=self.memory_format)
+        if cfg.compile:
+            for n in self.nets.values(): n.compile()  # in place: state_dict keys stay the same
         gens = [p for k, n in self.nets.items() if k.startswith('g') for p in n.parameters()]
         discs = [p for k, n in self.nets.items() if k.startswith('d') for p in n.parameters()]
         self.opt_g = torch.optim.Adam(gens, lr=cfg.lr_g, betas=cfg.betas)
@@ -211,6 +218,10 @@ class Trainer:
         self.epoch, self.history = 0, []
         if resume and (self.out/'last.pt').exists(): self.load(self.out/'last.pt')
 
+    def to_device(self, x:torch.Tensor)->torch.Tensor:
+        "A batch on the training device, in the networks' memory layout, copied asynchronously from pinned memory."
+        return x.to(self.device, non_blocking=True, memory_format=self.memory_format)
+
     def state(self)->dict:
         "Everything needed to continue this run exactly."
         return dict(nets=self.nets.state_dict(), opt_g=self.opt_g.state_dict(), opt_d=self.opt_d.state_dict(),
@@ -221,7 +232,7 @@ class Trainer:
 
     def load(self, path):
         "Continue from a checkpoint written by this class."
-        s = load_checkpoint(path, map_location=self.device)
+        s = load_checkpoint(path)  # to the CPU: RNG states must stay there; load_state_dict moves the rest
         # everything but the number of epochs must match: resuming may extend a run, not change it
         diff = {k: (v, getattr(self.cfg, k)) for k, v in s['config'].items() if k != 'epochs' and getattr(self.cfg, k) != v}
         if diff:
@@ -264,7 +275,7 @@ class Trainer:
         for epoch in mb:
             t0, sums, n = time.time(), {}, 0
             for i, (low, high) in enumerate(progress_bar(self.train_dl, parent=mb)):
-                low, high = low.to(self.device, non_blocking=True), high.to(self.device, non_blocking=True)
+                low, high = self.to_device(low), self.to_device(high)
                 terms = self.train_step(low, high)
                 for k, v in terms.items(): sums[k] = sums.get(k, 0) + v
                 n += 1
