@@ -86,12 +86,9 @@ async def _execute_one(path, dst, flags, timeout, sem):
                                 resources={'metadata': {'path': str(path.parent)}})
         t0 = time.time()
         err = None
-        try: await asyncio.wait_for(client.async_execute(), timeout)
+        try: await asyncio.wait_for(client.async_execute(), timeout)  # shuts its kernel down, also when cancelled
         except asyncio.TimeoutError: err = f'timed out after {timeout} s'
-        except Exception as e: err = f'{type(e).__name__}: {e}'
-        finally:
-            try: await client._async_cleanup_kernel()
-            except Exception: pass
+        except Exception as e: err = re.sub(r'\x1b\[[0-9;]*m', '', f'{type(e).__name__}: {e}')  # no colour codes in logs
         for c in skipped:
             c.metadata.tags.remove('skip-execution')
             if not c.metadata.tags: del c.metadata['tags']
@@ -171,8 +168,14 @@ def _html_link(m):
     return f'<a href="{m.group(2)}"{attrs}>{m.group(1)}</a>'
 
 
+_re_fence = re.compile(r'(```.*?```)', re.S)
+_re_md_link = re.compile(r'\[([^\]]*)\]\([^)\s]+\)')
+
+
 def _fix_text(s, doc_url, pages):
     "Quarto link attributes to HTML; links to the published site or to notebooks to this site's pages."
+    # nbdev links names in show_doc's signature comments too; in a code block that is literal text: keep the name
+    s = ''.join(_re_md_link.sub(r'\1', o) if i % 2 else o for i, o in enumerate(_re_fence.split(s)))
     s = _re_quarto_link.sub(_html_link, s)
     if doc_url != '/': s = s.replace(doc_url, '')
     for nb_name, page in pages.items(): s = re.sub(rf'(?<![\w/.]){re.escape(nb_name)}(?=[)#"\s])', page, s)
@@ -260,7 +263,7 @@ def mkdocs_config(st, nav, docs_dir, site_dir, mathjax):
         'site_name': st['title'], 'site_description': st['description'],
         'docs_dir': str(docs_dir), 'site_dir': str(site_dir),
         'use_directory_urls': False,  # pages are core.html, data.html, ... as on the quarto site
-        'theme': {'name': 'material', 'font': False,  # no web fonts: the site must work offline
+        'theme': {'name': 'material', 'font': False, 'custom_dir': 'overrides',  # no web fonts: the site must work offline
                   'features': ['navigation.top', 'toc.follow', 'content.code.copy'],
                   'palette': {'primary': 'indigo'}},
         'extra_css': ['assets/extra.css'],
@@ -269,6 +272,17 @@ def mkdocs_config(st, nav, docs_dir, site_dir, mathjax):
     }
 
 
+# the notebook behind each page, downloadable from a button at its top (mkdocs-jupyter's include_source)
+MAIN_HTML = """{% extends "base.html" %}
+{% block content %}
+{% if page.nb_url %}
+<a href="{{ page.nb_url.split('/') | last }}" title="Download this notebook" class="md-content__button md-icon" download>
+  {% include ".icons/material/download.svg" %}
+</a>
+{% endif %}
+{{ super() }}
+{% endblock content %}
+"""
 MATHJAX_CONFIG = """MathJax.Hub.Config({MMLorHTML: {prefer: "HTML"},
   "HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null}});
 MathJax.Ajax.loadComplete("[MathJax]/config/local/site.js");
@@ -276,6 +290,8 @@ MathJax.Ajax.loadComplete("[MathJax]/config/local/site.js");
 EXTRA_CSS = """/* notebook pages: keep the theme's width, API docs (show_doc) readable */
 .jp-RenderedMarkdown table { display: table; font-size: .75rem; }
 .jp-OutputArea-output img { max-width: 100%; height: auto; }
+.jupyter-wrapper .jp-RenderedMarkdown .highlight pre { white-space: pre; word-break: normal; overflow-x: auto; }
+.MathJax_Display { overflow-x: auto; overflow-y: hidden; }
 /* MathJax's hidden MathML copy (for screen readers) would fetch TeX web fonts that the offline MathJax lacks */
 .MJX_Assistive_MathML [mathvariant] { font-family: inherit !important; }
 """
@@ -295,6 +311,12 @@ def main(argv=None):
     out, build = (ROOT/a.out).resolve(), (ROOT/a.build).resolve()
     paths = notebooks(st['nbs'])
     if not paths: sys.exit(f'no notebooks in {st["nbs"]}')
+    # both folders are emptied: never let that be the repository, the notebooks, or a folder that holds them
+    for d, what in ((out, '--out'), (build, '--build')):
+        if d == st['nbs'].resolve() or ROOT.is_relative_to(d) or st['nbs'].resolve().is_relative_to(d) or (d/'settings.ini').exists():
+            sys.exit(f'refusing {what} {d}: it would delete sources; use a build folder such as _site or _proc')
+    if out.exists() and any(out.iterdir()) and not (out/'index.html').exists():
+        sys.exit(f'refusing --out {out}: it is not empty and holds no site to replace')
     build.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault('MPLBACKEND', 'Agg')
     failed = []
@@ -328,6 +350,8 @@ def main(argv=None):
     if mk.exists(): shutil.rmtree(mk)
     (docs_dir/'assets').mkdir(parents=True)
     (docs_dir/'assets'/'extra.css').write_text(EXTRA_CSS)
+    (mk/'overrides').mkdir()
+    (mk/'overrides'/'main.html').write_text(MAIN_HTML)
     page_of = {p.name: ('index' if p.stem == 'index' else re.sub(r'^\d+[a-z]?_', '', p.stem)) for p in paths}
     # nbdev names the page after the front matter's output-file; read it from the processed notebook
     for p in paths:

@@ -80,7 +80,7 @@ JS_MATH = """async () => {
   const art2 = (document.querySelector('article') || document.body).cloneNode(true);
   art2.querySelectorAll('pre, code, script, .MathJax_Preview, .MJX_Assistive_MathML, .MathJax, .MathJax_Display').forEach(e => e.remove());
   return {loaded: true, found: document.querySelectorAll('script[type^="math/tex"]').length,
-          typeset: document.querySelectorAll('.MathJax, .MathJax_Display').length,
+          typeset: document.querySelectorAll('.MathJax').length,
           raw: (art2.textContent.match(/\\$[^$\\n]{1,80}\\$/g) || []).slice(0, 3)};
 }"""
 
@@ -157,6 +157,7 @@ def main(argv=None):
                 elif m['typeset'] < m['found']: fails.append(f'maths: {m["typeset"]} of {m["found"]} formulas typeset')
                 if m['raw']: fails.append(f'raw TeX left in the text: {m["raw"]}')
                 if m['found']: math = f', {m["typeset"]}/{m["found"]} formulas typeset'
+            fails = list(dict.fromkeys(fails))  # one line per distinct problem
             seen_ids[name] = set(info['ids'])
             page_links.extend((name, l) for l in info['links'])
             line = (f'HTTP {status}, {n_text} chars, {len(own_imgs)} images ({figs} figures, expected >= {want})'
