@@ -18,7 +18,8 @@ def render(nb_path=root/'nbs'/'index.ipynb') -> str:
     parts = ['<!-- Generated from nbs/index.ipynb by .ci/readme.py: edit the notebook, not this file. -->']
     for cell in nb['cells']:
         src = ''.join(cell['source']).strip()
-        if cell['cell_type'] == 'markdown': parts.append(src)
+        # links relative to nbs/ (figures in nbs/images/) must stay valid from the repository root
+        if cell['cell_type'] == 'markdown': parts.append(re.sub(r'\]\((?!https?:|#|/)', '](nbs/', src))
         elif cell['cell_type'] == 'code' and src and not is_hidden(src):
             code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|'))
             parts.append(f"```python\n{code}\n```")

@@ -350,6 +350,7 @@ def main(argv=None):
     if mk.exists(): shutil.rmtree(mk)
     (docs_dir/'assets').mkdir(parents=True)
     (docs_dir/'assets'/'extra.css').write_text(EXTRA_CSS)
+    if (st['nbs']/'images').is_dir(): shutil.copytree(st['nbs']/'images', docs_dir/'images')  # figures pages link to
     (mk/'overrides').mkdir()
     (mk/'overrides'/'main.html').write_text(MAIN_HTML)
     page_of = {p.name: ('index' if p.stem == 'index' else re.sub(r'^\d+[a-z]?_', '', p.stem)) for p in paths}
