@@ -13,8 +13,8 @@ from torch import nn
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import master_bar, progress_bar
 
-from .core import Config, get_config, default_device, show_images, to_uint8
-from .data import ORGANS, PairedDataset, get_splits, make_loader
+from .core import Config, default_device, show_images
+from .data import PairedDataset, get_splits, make_loader
 from .generator import Generator, UNetGenerator, unet_depth
 from .discriminator import Discriminator
 from .perceptual import PerceptualLoss
@@ -29,7 +29,7 @@ __all__ = ['build_generator', 'build_models', 'ImagePool', 'cyclegan_forward', '
 
 # %% ../nbs/08_train.ipynb #0dfae840
 def build_generator(cfg:Config)->nn.Module:
-    "The enhancing generator G_H of `cfg.model` (uninitialised)."
+    "The enhancing generator G_H of `cfg.model`."
     if cfg.model == 'cyclegan': return Generator(1, 1, cfg.ngf, cfg.n_blocks)
     if cfg.model == 'pix2pix': return UNetGenerator(1, 1, cfg.ngf, depth=unet_depth(cfg.image_size))
     raise ValueError(f"unknown model {cfg.model!r}; use 'cyclegan' or 'pix2pix'")
