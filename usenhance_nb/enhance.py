@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from fastprogress.fastprogress import progress_bar
 
-from .core import default_device, read_gray, write_gray, to_uint8
+from .core import default_device, read_gray, write_gray, to_tensor, to_uint8
 from .data import list_images
 from .train import autocast
 from .evaluate import load_generator
@@ -81,7 +81,7 @@ def enhance_batch(g_h:nn.Module, imgs:np.ndarray, tile:int|None=None, overlap:in
     "Enhance (N, H, W) uint8 images of one size in one batch (tiled one by one when `tile` is smaller)."
     device = next(g_h.parameters()).device
     N, H, W = imgs.shape
-    x = torch.from_numpy(np.ascontiguousarray(imgs)).to(device)[:, None].float() / 127.5 - 1
+    x = torch.stack([to_tensor(i) for i in imgs]).to(device)  # (N, 1, H, W) in [-1, 1]
     x = pad_to_multiple(x, size_multiple(g_h))
     with autocast(device, amp):
         if tile is None or max(x.shape[-2:]) <= tile: y = g_h(x).float()

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 from skimage.restoration import denoise_nl_means
 
-from .core import Config, default_device, show_images, to_uint8
+from .core import Config, default_device, show_images, to_tensor, to_uint8
 from .data import Pair, PairedDataset, get_splits
 from .metrics import image_metrics
 from .train import build_generator, load_checkpoint, autocast
@@ -56,7 +56,7 @@ def generator_fn(g_h:nn.Module, amp:bool=False):
     device = next(g_h.parameters()).device
     @torch.inference_mode()
     def enhance(img:np.ndarray)->np.ndarray:
-        x = torch.from_numpy(img).to(device).float()[None, None] / 127.5 - 1
+        x = to_tensor(img)[None].to(device)
         with autocast(device, amp): return to_uint8(g_h(x).float())[0, 0]
     return enhance
 
