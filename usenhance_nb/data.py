@@ -16,8 +16,8 @@ from .core import Config, ImageError, read_gray, to_tensor, default_device, show
 
 # %% auto #0
 __all__ = ['ORGANS', 'LOW', 'HIGH', 'SAMPLE_DIR', 'ZENODO_RECORD', 'DataError', 'Pair', 'train_dir', 'find_pairs', 'split_pairs',
-           'list_images', 'download_usenhance', 'PairedDataset', 'make_loader', 'get_splits', 'show_pairs',
-           'show_histograms']
+           'list_images', 'download_usenhance', 'PairedDataset', 'make_loader', 'get_splits', 'first_per_organ',
+           'show_pairs', 'show_histograms']
 
 # %% ../nbs/01_data.ipynb #68cea32c
 ORGANS = ('breast', 'carotid', 'kidney', 'liver', 'thyroid')  # the five organ folders of USEnhance
@@ -277,6 +277,14 @@ def make_loader(pairs,                 # list of `Pair`
 def get_splits(root, cfg:Config)->dict:
     "The train/valid/test split of the pairs under `root`, as configured by `cfg`."
     return split_pairs(find_pairs(root, cfg.organs), cfg.val_frac, cfg.test_frac, cfg.seed)
+
+def first_per_organ(pairs, n:int=1)->list:
+    "The first `n` pairs of each organ, in the order they appear (for figures with one row or column per organ)."
+    chosen, count = [], {}
+    for p in pairs:
+        if count.get(p.organ, 0) < n:
+            chosen.append(p); count[p.organ] = count.get(p.organ, 0) + 1
+    return chosen
 
 # %% ../nbs/01_data.ipynb #50abe53e
 def show_pairs(pairs,                 # list of `Pair`

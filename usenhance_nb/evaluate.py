@@ -15,7 +15,7 @@ from fastprogress.fastprogress import progress_bar
 from skimage.restoration import denoise_nl_means
 
 from .core import Config, default_device, show_images, to_tensor, to_uint8
-from .data import Pair, PairedDataset, get_splits
+from .data import Pair, PairedDataset, first_per_organ, get_splits
 from .metrics import image_metrics
 from .train import build_generator, load_checkpoint, autocast
 
@@ -87,9 +87,7 @@ def summarize(rows:list[dict], by_organ:bool=False)->pd.DataFrame:
 # %% ../nbs/09_evaluate.ipynb #a3747cec
 def comparison_figure(methods:dict, pairs:list[Pair], size:int, per_organ:int=1, win:int=9):
     "Rows: the first `per_organ` pairs of each organ; columns: each method in `methods`, then the reference."
-    chosen, seen = [], {}
-    for p in pairs:
-        if seen.get(p.organ, 0) < per_organ: chosen.append(p); seen[p.organ] = seen.get(p.organ, 0) + 1
+    chosen = first_per_organ(pairs, per_organ)
     lows, highs = _arrays(chosen, size)
     imgs, titles = [], []
     for p, low, high in zip(chosen, lows, highs):

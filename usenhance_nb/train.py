@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from fastprogress.fastprogress import master_bar, progress_bar
 
 from .core import Config, default_device, show_images
-from .data import PairedDataset, get_splits, make_loader
+from .data import PairedDataset, first_per_organ, get_splits, make_loader
 from .generator import Generator, UNetGenerator, unet_depth
 from .discriminator import Discriminator
 from .perceptual import PerceptualLoss
@@ -163,15 +163,14 @@ def plot_history(history:list[dict], title:str='Validation'):
 @torch.inference_mode()
 def sample_grid(g_h:nn.Module, pairs, cfg:Config, device='cpu', title:str='Validation samples'):
     "Low / enhanced / high for the first pair of each organ in `pairs` (the paper's Fig. 2)."
-    firsts = {}
-    for i, p in enumerate(pairs): firsts.setdefault(p.organ, i)
-    ds = PairedDataset(pairs, cfg.image_size)
-    lows, highs = zip(*(ds[i] for i in firsts.values()))
+    chosen = first_per_organ(pairs)
+    ds = PairedDataset(chosen, cfg.image_size)
+    lows, highs = zip(*(ds[i] for i in range(len(ds))))
     low = torch.stack(lows).to(device)
     g_h.eval(); fake = g_h(low).float().cpu(); g_h.train()
     imgs = [*low.cpu(), *fake, *highs]
-    n = len(firsts)
-    titles = [f'{o}: low' for o in firsts] + ['enhanced']*n + ['high']*n
+    n = len(chosen)
+    titles = [f'{p.organ}: low' for p in chosen] + ['enhanced']*n + ['high']*n
     return show_images(imgs, titles, ncols=n, suptitle=title)
 
 # %% ../nbs/08_train.ipynb #1446c592
