@@ -8,7 +8,7 @@ Rows: the machine's measured matmul peak (fp32, bf16) and one 3x3 conv at the ge
 forward FLOPs at 256x256 (paper: 15 blocks); a full CycleGAN+PL training step (both generators, both
 discriminators, LPIPS) for the `cpu` preset and for `paper` at batch 1, in pairs/s and achieved GFLOP/s as a
 fraction of the measured peak; inference (enhance) in images/s and ms per 256x256 image, fp32 and bf16 (CPU) /
-fp16 (GPU); peak memory of each (CUDA: max allocated; CPU: the process's peak RSS so far, which only grows).
+fp16 (GPU), and on a CPU direct (before) against Winograd convolutions (after, notebook 09a); peak memory of each (CUDA: max allocated; CPU: the process's peak RSS so far, which only grows).
 Not part of the test suite.
 """
 import argparse, gc, os, platform, resource, sys, time, warnings
@@ -21,6 +21,7 @@ from usenhance_nb.data import SAMPLE_DIR
 from usenhance_nb.generator import Generator
 from usenhance_nb.train import Trainer
 from usenhance_nb.enhance import enhance_batch
+from usenhance_nb.winograd import winograd_generator
 
 def sync(device):
     if device.type == 'cuda': torch.cuda.synchronize()
@@ -45,7 +46,7 @@ def peak_mem(device)->str:
 
 def matmul_peak(device, dtype, n):
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    s = timeit(lambda: a @ b, device, min_time=1.0, warmup=1)
+    s = min(timeit(lambda: a @ b, device, min_time=0.3, warmup=1) for _ in range(5))  # a peak: the best of 5
     return 2 * n**3 / s / 1e9
 
 def conv_rate(device, dtype, size):
@@ -53,7 +54,7 @@ def conv_rate(device, dtype, size):
     conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(device, dtype)
     x = torch.randn(1, 256, size // 4, size // 4, device=device, dtype=dtype)
     with torch.inference_mode():
-        s = timeit(lambda: conv(x), device, min_time=1.0)
+        s = min(timeit(lambda: conv(x), device, min_time=0.3) for _ in range(5))
         f = count_flops(lambda: conv(x))
     return f / s / 1e9
 
@@ -85,14 +86,19 @@ def _train_step_row(preset, device, batch, peak, note='', **over):
                 extra=f"{opts}; {flops / batch / 1e9:.1f} GFLOP/pair, {gf:.0f} GFLOP/s = {100 * gf / peak:.0f}% of peak",
                 mem=peak_mem(device))
 
-def enhance_row(device, amp, n_blocks=15, size=256, batch=1, ngf=64, label='paper generator'):
+def enhance_row(device, amp, n_blocks=15, size=256, batch=1, ngf=64, label='paper generator', winograd=False):
     free(device)
     g = Generator(ngf=ngf, n_blocks=n_blocks).to(device).eval()
+    with torch.inference_mode(): flops = count_flops(lambda: g(torch.zeros(1, 1, size, size, device=device)))
+    if winograd: g = winograd_generator(g)
     imgs = torch.randint(0, 256, (batch, size, size), dtype=torch.uint8).numpy()
     sec = timeit(lambda: enhance_batch(g, imgs, amp=amp), device, min_time=3.0)
     dt = {'cuda': 'fp16', 'cpu': 'bf16'}.get(device.type, 'amp') if amp else 'fp32'
+    dt += ', Winograd (after)' if winograd else (', direct (before)' if device.type == 'cpu' else '')
+    # the direct convolution's FLOPs per second of wall time: Winograd does fewer multiplications for the same work
+    rate = flops * batch / sec / 1e9
     return dict(row=f"enhance {size}px, {label}, batch {batch}, {dt}", value=f"{batch / sec:.2f} img/s",
-                extra=f"{1000 * sec / batch:.0f} ms/img", mem=peak_mem(device))
+                extra=f"{1000 * sec / batch:.0f} ms/img ({rate:.0f} direct-GFLOP/s)", mem=peak_mem(device))
 
 def add(rows, r):
     "Record a row and print it at once, so a run cut short still shows what it measured."
@@ -129,7 +135,12 @@ def main():
         add(rows, train_step_row('paper', device, 1, peak, 'before', **base))
         add(rows, train_step_row('paper', device, 1, peak, 'after'))
     add(rows, enhance_row(device, amp=False))
+    if device.type == 'cpu':
+        add(rows, enhance_row(device, amp=False, winograd=True))
+        add(rows, enhance_row(device, amp=False, batch=8))
+        add(rows, enhance_row(device, amp=False, batch=8, winograd=True))
     add(rows, enhance_row(device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator'))
+    if device.type == 'cpu': add(rows, enhance_row(device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator', winograd=True))
     if slow_bf16:
         add(rows, dict(row='enhance 256px, bf16', value='skipped', mem='',
                          extra=f"bf16 runs at {p16:.1f} vs {p32:.0f} GFLOP/s fp32 here: emulated, ~{p32 / p16:.0f}x slower"))

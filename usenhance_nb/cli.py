@@ -93,9 +93,11 @@ def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best
                       tile:int=None,                   # enhance large images in tiles of this side
                       batch_size:int=8,
                       device:str=None,
+                      direct:store_true=False,         # on a CPU, PyTorch's direct convolutions instead of Winograd
                      ):
     "Enhance low-quality images of any size with a trained checkpoint, writing PNGs of the same names."
-    written = enhance_paths(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile)
+    written = enhance_paths(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile,
+                            winograd=False if direct else None)
     print(f"wrote {len(written)} enhanced images to {out}")
 
 # %% ../nbs/11_cli.ipynb #43a9e877

@@ -16,6 +16,7 @@ from .core import default_device, read_gray, write_gray, to_tensor, to_uint8
 from .data import list_images
 from .train import autocast
 from .evaluate import load_generator
+from .winograd import winograd_generator
 
 # %% auto #0
 __all__ = ['size_multiple', 'pad_to_multiple', 'tile_starts', 'blend_window', 'run_tiled', 'enhance_image', 'enhance_batch',
@@ -96,6 +97,7 @@ def enhance_paths(checkpoint,              # a run's last.pt or best.pt
                   batch_size:int=8,
                   tile:int|None=None,      # tile side for large images (None: whole images)
                   amp:bool|None=None,      # None: on for CUDA
+                  winograd:bool|None=None, # Winograd 3x3 convolutions (notebook 09a); None: on for a CPU
                  )->list[Path]:
     "Enhance `src` with `checkpoint` into `out_dir`; returns the written paths."
     src, out_dir = Path(src), Path(out_dir)
@@ -106,6 +108,8 @@ def enhance_paths(checkpoint,              # a run's last.pt or best.pt
     device = torch.device(device) if device is not None else default_device()
     amp = device.type == 'cuda' if amp is None else amp
     g, _ = load_generator(checkpoint, device)
+    if winograd is None: winograd = device.type == 'cpu'
+    if winograd: g = winograd_generator(g)
     by_size = defaultdict(list)
     for f in files: by_size[read_gray(f).shape].append(f)  # group equal sizes into batches
     batches = [group[i:i+batch_size] for group in by_size.values() for i in range(0, len(group), batch_size)]

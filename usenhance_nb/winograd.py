@@ -44,7 +44,7 @@ def winograd_filters(weight:torch.Tensor, # (C_out, C_in, 3, 3) convolution weig
 # %% ../nbs/09a_winograd.ipynb #cbe237b8
 class WinogradConv2d(nn.Module):
     "Drop-in copy of a 3x3, stride-1, unpadded `nn.Conv2d` computed with Winograd's F(4x4, 3x3) (inference: a snapshot of the weights)."
-    band_floats = 2**20  # size of the transformed tiles of one band of tile rows (4 MB in float32)
+    band_floats = 2**21  # size of the transformed tiles of one band of tile rows (8 MB in float32)
 
     def __init__(self, conv:nn.Conv2d): # the convolution to replace; it must satisfy `winograd_applies`
         super().__init__()
