@@ -23,6 +23,11 @@ from usenhance_nb.train import Trainer
 from usenhance_nb.enhance import enhance_batch
 from usenhance_nb.winograd import winograd_generator
 
+def cpu_name()->str:
+    "The CPU's model name (Linux), else what `platform` knows."
+    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration): return platform.processor() or platform.machine()
+
 def sync(device):
     if device.type == 'cuda': torch.cuda.synchronize()
 
@@ -114,7 +119,7 @@ def main():
     device = torch.device(args.device)
     gpu = torch.cuda.get_device_name() if device.type == 'cuda' else None
     print(f"# usenhance-nb benchmark, {time.strftime('%Y-%m-%d %H:%M')}, torch {torch.__version__}, "
-          f"{gpu or platform.processor() or platform.machine()}, {torch.get_num_threads()} threads\n")
+          f"{gpu or cpu_name()}, {torch.get_num_threads()} threads\n")
     rows = []
     w = 58
     print(f"| {'what':<{w}} | value | detail | peak memory |\n|{'-' * (w + 2)}|---|---|---|", flush=True)
