@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 # %% auto #0
-__all__ = ['WINOGRAD_BT', 'WINOGRAD_G', 'WINOGRAD_AT', 'winograd_filters', 'WinogradConv2d', 'winograd_applies',
-           'winograd_generator']
+__all__ = ['WINOGRAD_BT', 'WINOGRAD_G', 'WINOGRAD_AT', 'winograd_filters', 'WinogradConv2d', 'winograd_applies', 'ShiftSumConv2d',
+           'shift_sum_applies', 'winograd_generator']
 
 # %% ../nbs/09a_winograd.ipynb #67efb481
 # F(4, 3) at the points 0, 1, -1, 2, -2 and infinity (Lavin & Gray 2016), in float64 so that the filter
@@ -84,6 +84,39 @@ def winograd_applies(m:nn.Module)->bool:
             and m.groups == 1 and m.padding in ((0, 0), 'valid') and m.padding_mode == 'zeros')
 
 # %% ../nbs/09a_winograd.ipynb #4511fbac
+class ShiftSumConv2d(nn.Module):
+    "Drop-in copy of an unpadded, stride-1 `nn.Conv2d` with one output channel: one matrix product, then shifted sums."
+    def __init__(self, conv:nn.Conv2d): # the convolution to replace; it must satisfy `shift_sum_applies`
+        super().__init__()
+        if not shift_sum_applies(conv):
+            raise ValueError(f"ShiftSumConv2d needs a convolution with one output channel, stride 1, no padding, "
+                             f"no dilation and no groups; got {conv}")
+        self.kernel_size = conv.kernel_size
+        self.register_buffer('taps', conv.weight.detach()[0].permute(1, 2, 0).flatten(0, 1).clone())  # (kh*kw, C_in)
+        self.register_buffer('bias', None if conv.bias is None else conv.bias.detach().clone())
+
+    def forward(self, x:torch.Tensor)->torch.Tensor: # (N, C_in, H+kh-1, W+kw-1), already padded -> (N, 1, H, W)
+        kh, kw = self.kernel_size
+        n, c, hp, wp = x.shape
+        h, w = hp - kh + 1, wp - kw + 1
+        out = []
+        for xi in x.float():                                    # one image at a time: its planes stay in cache
+            pixels = xi.permute(1, 2, 0).reshape(-1, c)         # (H*W, C): a view of a channels-last input
+            planes = (self.taps @ pixels.T).view(kh * kw, hp, wp)  # every tap's response at every pixel
+            y = planes[0, :h, :w].clone()
+            for t in range(1, kh * kw):
+                i, j = divmod(t, kw)
+                y += planes[t, i:i + h, j:j + w]               # tap (i, j) reads the input shifted by (i, j)
+            out.append(y)
+        y = torch.stack(out)[:, None]
+        return y if self.bias is None else y + self.bias
+
+def shift_sum_applies(m:nn.Module)->bool:
+    "Whether `m` is a convolution that `ShiftSumConv2d` can replace."
+    return (type(m) is nn.Conv2d and m.out_channels == 1 and m.stride == (1, 1) and m.dilation == (1, 1)
+            and m.groups == 1 and m.padding in ((0, 0), 'valid'))
+
+# %% ../nbs/09a_winograd.ipynb #ba55f5ba
 def _group_norm_like(norm:nn.InstanceNorm2d)->nn.GroupNorm:
     "GroupNorm with one group per channel: instance normalisation, with the same eps and learned scale/shift."
     gn = nn.GroupNorm(norm.num_features, norm.num_features, norm.eps, affine=norm.affine,
@@ -92,11 +125,12 @@ def _group_norm_like(norm:nn.InstanceNorm2d)->nn.GroupNorm:
     return gn
 
 def winograd_generator(net:nn.Module)->nn.Module:
-    "A copy of `net` for fast CPU inference: Winograd 3x3 convolutions, group-norm kernels, channels-last."
+    "A copy of `net` for fast CPU inference: Winograd 3x3 convolutions, a shift-sum head, group-norm kernels, channels-last."
     net = copy.deepcopy(net).eval()
     for parent in list(net.modules()):
         for name, child in parent.named_children():
             if winograd_applies(child): setattr(parent, name, WinogradConv2d(child))
+            elif shift_sum_applies(child): setattr(parent, name, ShiftSumConv2d(child))
             elif isinstance(child, nn.InstanceNorm2d) and not child.track_running_stats:
                 setattr(parent, name, _group_norm_like(child))
     return net.to(memory_format=torch.channels_last)
