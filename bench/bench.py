@@ -8,7 +8,10 @@ Rows: the machine's measured matmul peak (fp32, bf16) and one 3x3 conv at the ge
 forward FLOPs at 256x256 (paper: 15 blocks); a full CycleGAN+PL training step (both generators, both
 discriminators, LPIPS) for the `cpu` preset and for `paper` at batch 1, in pairs/s and achieved GFLOP/s as a
 fraction of the measured peak; inference (enhance) in images/s and ms per 256x256 image, fp32 and bf16 (CPU) /
-fp16 (GPU), and on a CPU direct (before) against Winograd convolutions (after, notebook 09a); peak memory of each (CUDA: max allocated; CPU: the process's peak RSS so far, which only grows).
+fp16 (GPU). On a CPU, "before" rows run first (direct convolutions, glibc's default malloc), then the Winograd
+copy of the generator (notebook 09a), then "after" rows with freed memory reused as the console commands do
+(`reuse_freed_memory`, which a process cannot undo). Peak memory of each row: CUDA's max allocated; on a CPU the
+process's peak RSS so far, which only grows.
 Not part of the test suite.
 """
 import argparse, gc, os, platform, resource, sys, time, warnings
@@ -21,7 +24,7 @@ from usenhance_nb.data import SAMPLE_DIR
 from usenhance_nb.generator import Generator
 from usenhance_nb.train import Trainer
 from usenhance_nb.enhance import enhance_batch
-from usenhance_nb.winograd import winograd_generator
+from usenhance_nb.winograd import winograd_generator, reuse_freed_memory
 
 def cpu_name()->str:
     "The CPU's model name (Linux), else what `platform` knows."
@@ -91,7 +94,7 @@ def _train_step_row(preset, device, batch, peak, note='', **over):
                 extra=f"{opts}; {flops / batch / 1e9:.1f} GFLOP/pair, {gf:.0f} GFLOP/s = {100 * gf / peak:.0f}% of peak",
                 mem=peak_mem(device))
 
-def enhance_row(device, amp, n_blocks=15, size=256, batch=1, ngf=64, label='paper generator', winograd=False):
+def enhance_row(device, amp, n_blocks=15, size=256, batch=1, ngf=64, label='paper generator', winograd=False, note=''):
     free(device)
     g = Generator(ngf=ngf, n_blocks=n_blocks).to(device).eval()
     with torch.inference_mode(): flops = count_flops(lambda: g(torch.zeros(1, 1, size, size, device=device)))
@@ -99,7 +102,7 @@ def enhance_row(device, amp, n_blocks=15, size=256, batch=1, ngf=64, label='pape
     imgs = torch.randint(0, 256, (batch, size, size), dtype=torch.uint8).numpy()
     sec = timeit(lambda: enhance_batch(g, imgs, amp=amp), device, min_time=3.0)
     dt = {'cuda': 'fp16', 'cpu': 'bf16'}.get(device.type, 'amp') if amp else 'fp32'
-    dt += ', Winograd (after)' if winograd else (', direct (before)' if device.type == 'cpu' else '')
+    dt += f', Winograd{note}' if winograd else (', direct (before)' if device.type == 'cpu' else '')
     # the direct convolution's FLOPs per second of wall time: Winograd does fewer multiplications for the same work
     rate = flops * batch / sec / 1e9
     return dict(row=f"enhance {size}px, {label}, batch {batch}, {dt}", value=f"{batch / sec:.2f} img/s",
@@ -134,27 +137,39 @@ def main():
     add(rows, dict(row='generator forward, 256px, 15 blocks', value=f"{f / 1e9:.1f} GFLOP/img", extra='', mem=''))
     peak = p16 if device.type == 'cuda' else p32  # fraction of the bf16/fp16 peak on GPU (AMP), of fp32 on CPU
     base = dict(amp=False, channels_last=False)  # "before": plain fp32, NCHW
-    add(rows, train_step_row('cpu', device, args.cpu_batch, peak, 'before', **base))
-    add(rows, train_step_row('cpu', device, args.cpu_batch, peak, 'after'))
-    if not args.quick:
+    if device.type == 'cuda': gpu_rows(rows, device, peak, base, args.quick, args.cpu_batch)
+    else: cpu_rows(rows, device, peak, base, args.quick, args.cpu_batch, bf16=not slow_bf16, p16=p16, p32=p32)
+
+def gpu_rows(rows, device, peak, base, quick, cpu_batch):
+    add(rows, train_step_row('cpu', device, cpu_batch, peak, 'before', **base))
+    add(rows, train_step_row('cpu', device, cpu_batch, peak, 'after'))
+    if not quick:
         add(rows, train_step_row('paper', device, 1, peak, 'before', **base))
         add(rows, train_step_row('paper', device, 1, peak, 'after'))
     add(rows, enhance_row(device, amp=False))
-    if device.type == 'cpu':
-        add(rows, enhance_row(device, amp=False, winograd=True))
-        add(rows, enhance_row(device, amp=False, batch=8))
-        add(rows, enhance_row(device, amp=False, batch=8, winograd=True))
     add(rows, enhance_row(device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator'))
-    if device.type == 'cpu': add(rows, enhance_row(device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator', winograd=True))
-    if slow_bf16:
-        add(rows, dict(row='enhance 256px, bf16', value='skipped', mem='',
+    add(rows, enhance_row(device, amp=True))
+    add(rows, train_step_row('paper', device, 24, peak, 'before', **base))
+    add(rows, train_step_row('paper', device, 24, peak, 'after'))
+    add(rows, train_step_row('paper', device, 24, peak, 'after + compile', compile=True))
+    add(rows, enhance_row(device, amp=True, batch=32))
+
+def cpu_rows(rows, device, peak, base, quick, cpu_batch, bf16, p16, p32):
+    "Every 'before' row first: reusing freed memory (what the console commands do) cannot be undone in a process."
+    add(rows, train_step_row('cpu', device, cpu_batch, peak, 'before', **base))
+    if not quick: add(rows, train_step_row('paper', device, 1, peak, 'before', **base))
+    for batch in (1, 8): add(rows, enhance_row(device, amp=False, batch=batch))
+    for batch in (1, 8): add(rows, enhance_row(device, amp=False, batch=batch, winograd=True))
+    add(rows, enhance_row(device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator'))
+    if bf16: add(rows, enhance_row(device, amp=True))
+    else: add(rows, dict(row='enhance 256px, bf16', value='skipped', mem='',
                          extra=f"bf16 runs at {p16:.1f} vs {p32:.0f} GFLOP/s fp32 here: emulated, ~{p32 / p16:.0f}x slower"))
-    else: add(rows, enhance_row(device, amp=True))
-    if device.type == 'cuda':
-        add(rows, train_step_row('paper', device, 24, peak, 'before', **base))
-        add(rows, train_step_row('paper', device, 24, peak, 'after'))
-        add(rows, train_step_row('paper', device, 24, peak, 'after + compile', compile=True))
-        add(rows, enhance_row(device, amp=True, batch=32))
+    reused = reuse_freed_memory()
+    note = ' + reused memory' if reused else ''
+    add(rows, train_step_row('cpu', device, cpu_batch, peak, 'after' + note))
+    if not quick: add(rows, train_step_row('paper', device, 1, peak, 'after' + note))
+    for batch in (1, 8): add(rows, enhance_row(device, amp=False, batch=batch, winograd=True, note=note))
+    add(rows, enhance_row(device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator', winograd=True, note=note))
 
 if __name__ == '__main__':
     main()

@@ -13,6 +13,7 @@ from .simulate import write_dataset
 from .train import Trainer
 from .evaluate import evaluate_runs, summarize
 from .enhance import enhance_paths
+from .winograd import reuse_freed_memory
 
 # %% auto #0
 __all__ = ['parse_overrides', 'usenhance_simulate', 'usenhance_train', 'usenhance_eval', 'usenhance_enhance', 'usenhance_demo']
@@ -59,6 +60,7 @@ def usenhance_train(data:str,                          # data folder in the USEn
                     device:str=None,                   # cuda, cpu, ... (default: best available)
                    ):
     "Train one configuration; an interrupted run continues with --resume."
+    reuse_freed_memory()
     over = parse_overrides(set)
     if epochs is not None: over['epochs'] = epochs
     cfg = get_config(preset, variant, **over)
@@ -77,6 +79,7 @@ def usenhance_eval(checkpoints:Param("name=path pairs or paths of checkpoints", 
                    device:str=None,
                   ):
     "Table-2-shaped metrics (LNCC, SSIM, PSNR) of checkpoints and baselines on one split of a data folder."
+    reuse_freed_memory()
     ckpts = {}
     for c in checkpoints:
         name, _, path = c.rpartition('=') if '=' in c else (Path(c).parent.name, '', c)
@@ -96,6 +99,7 @@ def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best
                       direct:store_true=False,         # on a CPU, PyTorch's direct convolutions instead of Winograd
                      ):
     "Enhance low-quality images of any size with a trained checkpoint, writing PNGs of the same names."
+    reuse_freed_memory()
     written = enhance_paths(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile,
                             winograd=False if direct else None)
     print(f"wrote {len(written)} enhanced images to {out}")
@@ -111,6 +115,7 @@ def usenhance_demo(out:str='runs/demo',                # output folder
                    device:str=None,
                   ):
     "Simulate paired phantoms, train, evaluate against the baselines; write figure and table to OUT."
+    reuse_freed_memory()
     out = Path(out)
     data = out/'data'
     if not (data/'train_datasets').exists(): write_dataset(data, n_per_organ=n_per_organ, size=size, seed=0)

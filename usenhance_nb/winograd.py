@@ -4,14 +4,15 @@
 
 # %% ../nbs/09a_winograd.ipynb #cbff2450
 from __future__ import annotations
-import copy
+import copy, ctypes, ctypes.util
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 # %% auto #0
-__all__ = ['WINOGRAD_BT', 'WINOGRAD_G', 'WINOGRAD_AT', 'winograd_filters', 'WinogradConv2d', 'winograd_applies', 'ShiftSumConv2d',
-           'shift_sum_applies', 'winograd_generator']
+__all__ = ['WINOGRAD_BT', 'WINOGRAD_G', 'WINOGRAD_AT', 'M_TRIM_THRESHOLD', 'M_MMAP_THRESHOLD', 'winograd_filters',
+           'WinogradConv2d', 'winograd_applies', 'ShiftSumConv2d', 'shift_sum_applies', 'winograd_generator',
+           'reuse_freed_memory']
 
 # %% ../nbs/09a_winograd.ipynb #67efb481
 # F(4, 3) at the points 0, 1, -1, 2, -2 and infinity (Lavin & Gray 2016), in float64 so that the filter
@@ -134,3 +135,12 @@ def winograd_generator(net:nn.Module)->nn.Module:
             elif isinstance(child, nn.InstanceNorm2d) and not child.track_running_stats:
                 setattr(parent, name, _group_norm_like(child))
     return net.to(memory_format=torch.channels_last)
+
+# %% ../nbs/09a_winograd.ipynb #8622d3d0
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+def reuse_freed_memory()->bool:
+    "Let glibc's malloc keep freed memory for the next big tensor instead of fresh OS pages; whether it applied."
+    try: mallopt = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').mallopt
+    except (OSError, AttributeError): return False     # not glibc: nothing to tune
+    return bool(mallopt(M_MMAP_THRESHOLD, 2**30)) and bool(mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
