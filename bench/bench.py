@@ -90,7 +90,7 @@ def _train_step_row(preset, device, batch, peak, note='', **over):
     sec = timeit(step, device, min_time=5.0 if device.type == 'cpu' else 3.0, warmup=1)
     gf = flops / sec / 1e9
     opts = f"amp={tr.amp}, channels_last={tr.memory_format == torch.channels_last}, compile={cfg.compile}"
-    return dict(row=f"train step {preset} ({s_}px, batch {batch}) {note}", value=f"{batch / sec:.2f} pairs/s",
+    return dict(row=f"train step {preset} ({s_}px, batch {batch}) {note}", value=f"{batch / sec:.3g} pairs/s",
                 extra=f"{opts}; {flops / batch / 1e9:.1f} GFLOP/pair, {gf:.0f} GFLOP/s = {100 * gf / peak:.0f}% of peak",
                 mem=peak_mem(device))
 
