@@ -8,13 +8,14 @@ Rows: the machine's measured matmul peak (fp32, bf16) and one 3x3 conv at the ge
 forward FLOPs at 256x256 (paper: 15 blocks); a full CycleGAN+PL training step (both generators, both
 discriminators, LPIPS) for the `cpu` preset and for `paper` at batch 1, in pairs/s and achieved GFLOP/s as a
 fraction of the measured peak; inference (enhance) in images/s and ms per 256x256 image, fp32 and bf16 (CPU) /
-fp16 (GPU). On a CPU, "before" rows run first (direct convolutions, glibc's default malloc), then the Winograd
-copy of the generator (notebook 09a), then "after" rows with freed memory reused as the console commands do
-(`reuse_freed_memory`, which a process cannot undo). Peak memory of each row: CUDA's max allocated; on a CPU the
-process's peak RSS so far, which only grows.
+fp16 (GPU). On a CPU each row runs in a fresh process: "before" with direct convolutions and glibc's default
+malloc, then the Winograd copy of the generator (notebook 09a), "after" also with freed memory reused as the
+console commands do (`reuse_freed_memory`). Peak memory of each row: CUDA's max allocated; on a CPU the row's
+process's peak RSS (including about 0.75 GB for Python, torch and the package).
 Not part of the test suite.
 """
-import argparse, gc, os, platform, resource, sys, time, warnings
+import argparse, gc, multiprocessing, os, platform, resource, sys, time, warnings
+from concurrent.futures import ProcessPoolExecutor
 os.environ.setdefault('USENHANCE_OFFLINE', '1')  # never wait on a weight download while timing
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -154,22 +155,34 @@ def gpu_rows(rows, device, peak, base, quick, cpu_batch):
     add(rows, train_step_row('paper', device, 24, peak, 'after + compile', compile=True))
     add(rows, enhance_row(device, amp=True, batch=32))
 
+def _row_child(fn, reuse, args, kw):
+    if reuse: reuse_freed_memory()
+    return fn(*args, **kw)
+
+def in_fresh_process(fn, *args, reuse=False, **kw):
+    "One row in a new process: its peak RSS is its own, and so is glibc's malloc setting (`reuse`)."
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn')) as ex:
+        return ex.submit(_row_child, fn, reuse, args, kw).result()
+
 def cpu_rows(rows, device, peak, base, quick, cpu_batch, bf16, p16, p32):
-    "Every 'before' row first: reusing freed memory (what the console commands do) cannot be undone in a process."
-    add(rows, train_step_row('cpu', device, cpu_batch, peak, 'before', **base))
-    if not quick: add(rows, train_step_row('paper', device, 1, peak, 'before', **base))
-    for batch in (1, 8): add(rows, enhance_row(device, amp=False, batch=batch))
-    for batch in (1, 8): add(rows, enhance_row(device, amp=False, batch=batch, winograd=True))
-    add(rows, enhance_row(device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator'))
-    if bf16: add(rows, enhance_row(device, amp=True))
+    "Each row in a fresh process; 'after' reuses freed memory as the console commands do."
+    before = lambda fn, *a, **k: add(rows, in_fresh_process(fn, *a, **k))
+    after = lambda fn, *a, **k: add(rows, in_fresh_process(fn, *a, reuse=True, **k))
+    before(train_step_row, 'cpu', device, cpu_batch, peak, 'before', **base)
+    after(train_step_row, 'cpu', device, cpu_batch, peak, 'after + reused memory')
+    if not quick:
+        before(train_step_row, 'paper', device, 1, peak, 'before', **base)
+        after(train_step_row, 'paper', device, 1, peak, 'after + reused memory')
+    for batch in (1, 8):
+        before(enhance_row, device, amp=False, batch=batch)
+        before(enhance_row, device, amp=False, batch=batch, winograd=True)
+        after(enhance_row, device, amp=False, batch=batch, winograd=True, note=' + reused memory (after)')
+    before(enhance_row, device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator')
+    after(enhance_row, device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator', winograd=True,
+          note=' + reused memory (after)')
+    if bf16: before(enhance_row, device, amp=True)
     else: add(rows, dict(row='enhance 256px, bf16', value='skipped', mem='',
                          extra=f"bf16 runs at {p16:.1f} vs {p32:.0f} GFLOP/s fp32 here: emulated, ~{p32 / p16:.0f}x slower"))
-    reused = reuse_freed_memory()
-    note = ' + reused memory' if reused else ''
-    add(rows, train_step_row('cpu', device, cpu_batch, peak, 'after' + note))
-    if not quick: add(rows, train_step_row('paper', device, 1, peak, 'after' + note))
-    for batch in (1, 8): add(rows, enhance_row(device, amp=False, batch=batch, winograd=True, note=note))
-    add(rows, enhance_row(device, amp=False, n_blocks=3, ngf=16, label='cpu-preset generator', winograd=True, note=note))
 
 if __name__ == '__main__':
     main()
