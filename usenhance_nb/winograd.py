@@ -79,10 +79,14 @@ class WinogradConv2d(nn.Module):
         if self.bias is not None: y = y + self.bias
         return y.permute(0, 3, 1, 2)                           # NCHW shape, channels-last memory
 
+def _plain_conv(m:nn.Module)->bool:
+    "An `nn.Conv2d` with stride 1, no padding, no dilation and no groups: what the fast versions reproduce."
+    return (type(m) is nn.Conv2d and m.stride == (1, 1) and m.dilation == (1, 1) and m.groups == 1
+            and m.padding in ((0, 0), 'valid'))
+
 def winograd_applies(m:nn.Module)->bool:
     "Whether `m` is a convolution that `WinogradConv2d` can replace."
-    return (type(m) is nn.Conv2d and m.kernel_size == (3, 3) and m.stride == (1, 1) and m.dilation == (1, 1)
-            and m.groups == 1 and m.padding in ((0, 0), 'valid') and m.padding_mode == 'zeros')
+    return _plain_conv(m) and m.kernel_size == (3, 3)
 
 # %% ../nbs/09a_winograd.ipynb #4511fbac
 class ShiftSumConv2d(nn.Module):
@@ -114,8 +118,7 @@ class ShiftSumConv2d(nn.Module):
 
 def shift_sum_applies(m:nn.Module)->bool:
     "Whether `m` is a convolution that `ShiftSumConv2d` can replace."
-    return (type(m) is nn.Conv2d and m.out_channels == 1 and m.stride == (1, 1) and m.dilation == (1, 1)
-            and m.groups == 1 and m.padding in ((0, 0), 'valid'))
+    return _plain_conv(m) and m.out_channels == 1
 
 # %% ../nbs/09a_winograd.ipynb #ba55f5ba
 def _group_norm_like(norm:nn.InstanceNorm2d)->nn.GroupNorm:
