@@ -15,13 +15,14 @@ import matplotlib.pyplot as plt
 from .core import Config, ImageError, read_gray, to_tensor, default_device, show_images
 
 # %% auto #0
-__all__ = ['ORGANS', 'LOW', 'HIGH', 'SAMPLE_DIR', 'ZENODO_RECORD', 'DataError', 'Pair', 'train_dir', 'find_pairs', 'split_pairs',
-           'list_images', 'download_usenhance', 'PairedDataset', 'make_loader', 'get_splits', 'first_per_organ',
-           'show_pairs', 'show_histograms']
+__all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'SAMPLE_DIR', 'ZENODO_RECORD', 'DataError', 'Pair', 'train_dir', 'find_pairs',
+           'registered_pairs', 'split_pairs', 'list_images', 'download_usenhance', 'PairedDataset', 'make_loader',
+           'get_splits', 'first_per_organ', 'show_pairs', 'show_histograms']
 
 # %% ../nbs/01_data.ipynb #68cea32c
 ORGANS = ('breast', 'carotid', 'kidney', 'liver', 'thyroid')  # the five organ folders of USEnhance
 LOW, HIGH = 'low_quality', 'high_quality'                     # sub-folder names inside each organ folder
+REGISTERED = 'high_quality_registered'  # simulated data only: the high-quality image in the low one's geometry
 
 class DataError(ValueError):
     "A data folder or file that cannot be used; the message names it and says what to do."
@@ -106,6 +107,17 @@ def find_pairs(root,                # folder containing train_datasets/, or trai
         warnings.warn(f"skipping unpaired files:\n{msg}", stacklevel=2)
     if not pairs: raise DataError(f"{tdir}: no image pairs found.")
     return pairs
+
+# %% ../nbs/01_data.ipynb #ac0cfffd
+def registered_pairs(pairs, # list of `Pair` (from `find_pairs`)
+                    )->list[Pair]|None: # same pairs with `high` = <organ folder>/high_quality_registered/<name>; None if any is missing
+    "`pairs` with each high-quality image replaced by the registered reference, or None where there is none."
+    out = []
+    for p in pairs:
+        reg = p.high.parent.parent/REGISTERED/p.name
+        if not reg.is_file(): return None
+        out.append(Pair(p.organ, p.name, p.low, reg))
+    return out
 
 # %% ../nbs/01_data.ipynb #19a6b982
 def _count(frac:float, n:int)->int:
