@@ -18,14 +18,14 @@ from .data import PairedDataset, first_per_organ, get_splits, make_loader
 from .generator import Generator, UNetGenerator, unet_depth
 from .discriminator import Discriminator
 from .perceptual import PerceptualLoss
-from .losses import (lsgan_loss, adversarial_loss, cycle_loss, identity_loss, discriminator_loss,
+from .losses import (lsgan_loss, adv_inputs, adversarial_loss, cycle_loss, identity_loss, discriminator_loss,
                                  generator_loss, perceptual_term)
 from .metrics import batch_metrics
 
 # %% auto #0
 __all__ = ['build_generator', 'build_models', 'ImagePool', 'cyclegan_forward', 'pix2pix_forward', 'discriminator_terms',
-           'save_checkpoint', 'load_checkpoint', 'rng_state', 'set_rng_state', 'autocast', 'validate', 'plot_history',
-           'sample_grid', 'DivergenceError', 'Trainer', 'write_log']
+           'term_weights', 'probe', 'save_checkpoint', 'load_checkpoint', 'rng_state', 'set_rng_state', 'autocast',
+           'validate', 'plot_history', 'sample_grid', 'plot_training', 'DivergenceError', 'Trainer', 'write_log']
 
 # %% ../nbs/08_train.ipynb #0dfae840
 def build_generator(cfg:Config)->nn.Module:
@@ -63,7 +63,7 @@ def cyclegan_forward(nets, phi, cfg:Config, low, high)->tuple[dict, dict]:
     "Generator-side forward pass: the images and the loss terms of the paper, weighted total under 'total'."
     fake_h, fake_l = nets.g_h(low), nets.g_l(high)         # H' = G_H(L), L' = G_L(H)
     rec_h, rec_l = nets.g_h(fake_l), nets.g_l(fake_h)      # H-bar = G_H(G_L(H)), L-bar = G_L(G_H(L))
-    x_h, x_l = (rec_h, rec_l) if cfg.adv_on == 'cycle' else (fake_h, fake_l)
+    x_h, x_l = adv_inputs(fake_h, fake_l, rec_h, rec_l, cfg.adv_on)
     terms = dict(adv=adversarial_loss(nets.d_h(x_h), nets.d_l(x_l)),
                  cycle=cycle_loss(high, rec_h, low, rec_l))
     # skip two generator passes when the identity term is switched off
@@ -88,6 +88,30 @@ def discriminator_terms(nets, cfg:Config, low, high, x_h, x_l)->dict:
         return dict(d_h=discriminator_loss(nets.d_h(torch.cat([low, high], 1)), nets.d_h(x_h.detach()), cfg.smooth_at))
     return dict(d_h=discriminator_loss(nets.d_h(high), nets.d_h(x_h.detach()), cfg.smooth_at),
                 d_l=discriminator_loss(nets.d_l(low), nets.d_l(x_l.detach()), cfg.smooth_at))
+
+# %% ../nbs/08_train.ipynb #035b30ca
+def term_weights(cfg:Config)->dict:
+    "The weight of each generator loss term of `cfg.model`."
+    if cfg.model == 'pix2pix': return dict(adv=cfg.lambda_adv, l1=cfg.lambda_l1)
+    return dict(adv=cfg.lambda_adv, cycle=cfg.lambda_cycle, idt=cfg.lambda_id, per=cfg.lambda_per)
+
+def probe(nets, phi, cfg:Config, low, high)->dict:
+    "G_H's gradient norm from each weighted loss term, D_H's mean scores, and |G_H(L)-L|, |G_H(L)-H| on one batch."
+    forward = cyclegan_forward if cfg.model == 'cyclegan' else pix2pix_forward
+    terms, imgs = forward(nets, phi, cfg, low, high)
+    params = [p for p in nets.g_h.parameters() if p.requires_grad]
+    out = {}
+    for k, w in term_weights(cfg).items():
+        t = terms[k]
+        if not w or not t.requires_grad: out[f'gn_{k}'] = 0.; continue
+        grads = torch.autograd.grad(w * t, params, retain_graph=True, allow_unused=True)  # leaves .grad untouched
+        out[f'gn_{k}'] = math.sqrt(sum(float(g.float().pow(2).sum()) for g in grads if g is not None))
+    with torch.no_grad():
+        real = high if cfg.model == 'cyclegan' else torch.cat([low, high], 1)
+        fake_h = imgs['fake_h'].float()
+        out.update(dh_real=float(nets.d_h(real).float().mean()), dh_fake=float(nets.d_h(imgs['x_h']).float().mean()),
+                   gh_to_low=float((fake_h - low).abs().mean()), gh_to_high=float((fake_h - high).abs().mean()))
+    return out
 
 # %% ../nbs/08_train.ipynb #e5f3e172
 def save_checkpoint(state:dict, path):
@@ -173,6 +197,26 @@ def sample_grid(g_h:nn.Module, pairs, cfg:Config, device='cpu', title:str='Valid
     titles = [f'{p.organ}: low' for p in chosen] + ['enhanced']*n + ['high']*n
     return show_images(imgs, titles, ncols=n, suptitle=title)
 
+# %% ../nbs/08_train.ipynb #7e96b744
+def plot_training(history:list[dict], title:str='Training'):
+    "Loss terms, discriminator losses and scores, G_H's gradient norm per term, distances of G_H(L), validation SSIM."
+    fig, axs = plt.subplots(2, 3, figsize=(13, 6.4))
+    ep = [r['epoch'] for r in history]
+    def panel(ax, keys, name, log=False):
+        for k in keys:
+            if k in history[0]: ax.plot(ep, [max(r[k], 1e-8) if log else r[k] for r in history], marker='o', ms=3, label=k)
+        ax.set_title(name, fontsize=10); ax.set_xlabel('epoch'); ax.grid(alpha=.3)
+        if log: ax.set_yscale('log')
+        if ax.lines: ax.legend(fontsize=7)
+    panel(axs[0, 0], ['g_adv', 'g_cycle', 'g_idt', 'g_per', 'g_l1'], 'generator loss terms (unweighted)', log=True)
+    panel(axs[0, 1], ['d_h', 'd_l'], 'discriminator losses')
+    panel(axs[0, 2], ['dh_real', 'dh_fake'], "D_H's mean score: real vs judged-as-fake")
+    panel(axs[1, 0], ['gn_adv', 'gn_cycle', 'gn_idt', 'gn_per', 'gn_l1'], "|grad of G_H| from each weighted term", log=True)
+    panel(axs[1, 1], ['gh_to_low', 'gh_to_high'], 'mean |G_H(L) - L| and |G_H(L) - H|')
+    panel(axs[1, 2], ['ssim'], 'validation SSIM')
+    fig.suptitle(title); fig.tight_layout()
+    return fig
+
 # %% ../nbs/08_train.ipynb #1446c592
 class DivergenceError(RuntimeError):
     "Raised when a loss becomes NaN or infinite; the last good checkpoint is kept."
@@ -199,6 +243,8 @@ class Trainer:
         self.nets = build_models(cfg).to(self.device)
         needs_phi = cfg.model == 'cyclegan' and cfg.perceptual != 'none' and cfg.lambda_per
         self.phi = (phi or PerceptualLoss(cfg.lpips_net)).to(self.device) if needs_phi else None
+        # what the perceptual loss really ran on (ImageNet VGG, a fallback...), recorded in every checkpoint
+        self.backbone = getattr(self.phi, 'backbone', type(self.phi).__name__) if self.phi is not None else 'none'
         # NHWC layout lets cuDNN use tensor cores without transposes; on CPUs it does not reliably help
         self.memory_format = torch.channels_last if (cfg.channels_last if cfg.channels_last is not None
                                                      else self.device.type == 'cuda') else torch.contiguous_format
@@ -228,7 +274,7 @@ class Trainer:
                     sched_g=self.sched_g.state_dict(), sched_d=self.sched_d.state_dict(),
                     scaler=self.scaler.state_dict(), pools={k: p.images for k, p in self.pools.items()},
                     epoch=self.epoch, history=self.history, config=dataclasses.asdict(self.cfg),
-                    rng=rng_state(self.data_gens))
+                    perceptual=self.backbone, rng=rng_state(self.data_gens))
 
     def load(self, path):
         "Continue from a checkpoint written by this class."
@@ -276,6 +322,7 @@ class Trainer:
             t0, sums, n = time.time(), {}, 0
             for low, high in progress_bar(self.train_dl, parent=mb):
                 low, high = self.to_device(low), self.to_device(high)
+                if n == 0: probe_batch = low[:4], high[:4]  # probed after the epoch's updates (see `probe`)
                 terms = self.train_step(low, high)
                 for k, v in terms.items(): sums[k] = sums.get(k, 0) + v
                 n += 1  # losses stay on the device until the epoch ends: no host-device sync per step
@@ -285,7 +332,10 @@ class Trainer:
                                           "still holds the last good epoch: lower the learning rates or switch off amp")
             self.sched_g.step(); self.sched_d.step()
             self.epoch = epoch + 1
-            row = dict(epoch=self.epoch, **losses, **validate(self.nets.g_h, self.valid_dl, self.device, self.amp),
+            with autocast(self.device, self.amp):
+                probed = probe(self.nets, self.phi, self.cfg, *probe_batch)
+            row = dict(epoch=self.epoch, **losses, **probed,
+                       **validate(self.nets.g_h, self.valid_dl, self.device, self.amp),
                        lr_g=self.opt_g.param_groups[0]['lr'], lr_d=self.opt_d.param_groups[0]['lr'],
                        seconds=round(time.time() - t0, 2))
             self.history.append(row)
@@ -296,8 +346,9 @@ class Trainer:
         return self.history
 
     def save_figures(self):
-        "curves.png (validation metrics per epoch) and samples.png (low / enhanced / high per organ)."
+        "curves.png (validation metrics per epoch), training.png (`plot_training`), samples.png (low / enhanced / high)."
         for name, fig in (('curves.png', plot_history(self.history, f'Validation: {self.out.name}')),
+                          ('training.png', plot_training(self.history, f'Training: {self.out.name}')),
                           ('samples.png', sample_grid(self.nets.g_h, self.splits['valid'], self.cfg, self.device))):
             fig.savefig(self.out/name, dpi=80, bbox_inches='tight'); plt.close(fig)
 
@@ -305,8 +356,8 @@ class Trainer:
         "Append the log row, write last.pt (and best.pt when validation SSIM improved)."
         save_checkpoint(self.state(), self.out/'last.pt')
         if row['ssim'] >= max(r['ssim'] for r in self.history):
-            save_checkpoint(dict(g_h=self.nets.g_h.state_dict(), config=dataclasses.asdict(self.cfg), epoch=self.epoch),
-                            self.out/'best.pt')
+            save_checkpoint(dict(g_h=self.nets.g_h.state_dict(), config=dataclasses.asdict(self.cfg), epoch=self.epoch,
+                                 perceptual=self.backbone), self.out/'best.pt')
         write_log(self.history, self.out/'log.csv')
 
 # %% ../nbs/08_train.ipynb #ab448ec7
