@@ -6,21 +6,22 @@
 from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
 from scipy import fft as sfft
 from scipy.ndimage import gaussian_filter
 from PIL import Image
 from .core import write_gray
-from .data import ORGANS, LOW, HIGH, DataError
+from .data import ORGANS, LOW, HIGH, REGISTERED, DataError
 
 _f32 = np.float32  # the simulator works in float32 throughout: half the memory traffic of float64
 
 # %% auto #0
-__all__ = ['FOV_MM', 'C_MM_US', 'ALPHA', 'SIM_MIN', 'HIGH_END', 'HANDHELD', 'ANATOMY', 'Device', 'resolution_mm', 'psf',
-           'scatterers', 'convolve', 'smooth_field', 'echo_map', 'scan', 'log_compress', 'misalign', 'warp',
-           'decorrelate', 'simulate_details', 'simulate_pair', 'write_dataset']
+__all__ = ['FOV_MM', 'C_MM_US', 'ALPHA', 'SIM_MIN', 'HIGH_END', 'HANDHELD', 'ANATOMY', 'MISREGISTRATION', 'OTHER_DEVICES',
+           'Device', 'resolution_mm', 'psf', 'scatterers', 'convolve', 'smooth_field', 'echo_map', 'scan',
+           'log_compress', 'Misregistration', 'as_misregistration', 'misalign', 'warp', 'decorrelate',
+           'simulate_details', 'simulate_pair', 'write_dataset']
 
 # %% ../nbs/02_simulate.ipynb #298abc95
 FOV_MM = 38.4    # side of the square field of view, mm (0.15 mm per pixel at 256x256)
@@ -320,24 +321,66 @@ def log_compress(env:np.ndarray,    # envelope
     if smooth: g = gaussian_filter(g, smooth, truncate=3)
     return np.clip(g + _f32(0.5), 0, 255).astype(np.uint8)
 
+# %% ../nbs/02_simulate.ipynb #afe99a8a
+@dataclass(frozen=True)
+class Misregistration:
+    "How far apart the two looks of a pair are: probe motion between the scans, and how much speckle they share."
+    shift_mm:float=0.     # largest rigid shift along each axis, mm
+    rot_deg:float=0.      # largest in-plane rotation, degrees
+    elastic_mm:float=0.   # scale of the smooth elastic displacement along each axis, mm
+    rho_min:float=1.      # speckle correlation between the two scans: drawn uniformly in [rho_min, rho_max]
+    rho_max:float=1.
+    fade_mm:float=10.     # depth over which the vertical motion builds up below the skin, mm (0: rigid up to the skin)
+    def __post_init__(self):
+        if min(self.shift_mm, self.rot_deg, self.elastic_mm, self.fade_mm) < 0: raise ValueError(f"{self}: sizes must be >= 0")
+        if not 0 <= self.rho_min <= self.rho_max <= 1: raise ValueError(f"{self}: need 0 <= rho_min <= rho_max <= 1")
+
+    def scaled(self, k:float)->Misregistration:
+        "This level with `k` times the motion and `k` times the speckle decorrelation 1 - rho (rho >= 0)."
+        if k < 0: raise ValueError(f"scale k={k} must be >= 0")
+        rho = lambda r: max(0., 1 - k * (1 - r))
+        return replace(self, shift_mm=k * self.shift_mm, rot_deg=k * self.rot_deg, elastic_mm=k * self.elastic_mm,
+                       rho_min=rho(self.rho_min), rho_max=rho(self.rho_max))
+
+    def max_px(self, n:int=256, margin_px:float=0.)->float:
+        "Bound on the displacement along either axis within `margin_px` of the image, pixels at n per field of view."
+        r = (n / 2 + margin_px) * np.sqrt(2)                   # farthest point from the centre of rotation
+        return (self.shift_mm + 4 * self.elastic_mm) * n / FOV_MM + 2 * np.sin(np.deg2rad(self.rot_deg) / 2) * r
+
+MISREGISTRATION = {
+    'none': Misregistration(),
+    'small': Misregistration(shift_mm=0.45, rot_deg=2., elastic_mm=0.3, rho_min=0.4, rho_max=0.7, fade_mm=0.),
+    'cross-device': Misregistration(shift_mm=2.5, rot_deg=3.5, elastic_mm=0.75, rho_min=0.3, rho_max=0.6),
+    'large': Misregistration(shift_mm=5., rot_deg=7., elastic_mm=1.5, rho_min=0.1, rho_max=0.3),
+}
+
+def as_misregistration(m:Misregistration|str)->Misregistration:
+    "`m` itself, or the level of `MISREGISTRATION` it names."
+    if isinstance(m, Misregistration): return m
+    if isinstance(m, str) and m in MISREGISTRATION: return MISREGISTRATION[m]
+    raise ValueError(f"unknown misregistration {m!r}: name one of {list(MISREGISTRATION)} or pass a Misregistration")
+
 # %% ../nbs/02_simulate.ipynb #7e52395a
 def misalign(rng:np.random.Generator, # random generator
-             N:int,                   # side of the (padded) grid
+             N:int,                   # side of the (padded) grid; the image is its central n x n block
              n:int=256,               # pixels per field of view (displacements scale with it)
-             shift_px:float=3.,       # largest rigid shift per axis, pixels at 256
-             rot_deg:float=2.,        # largest rotation, degrees
-             elastic_px:float=2.,     # size of the smooth elastic displacement, pixels at 256
+             misreg:Misregistration|str='cross-device', # how large the motion is
             )->np.ndarray:            # (2, N, N): (row, column) source coordinates
-    "Where each pixel of the second image comes from in the first: a random small rigid + elastic motion."
-    r, sc = _Rand(rng), n / 256
+    "Where each pixel of the second image comes from in the first: a random rigid + elastic motion."
+    m, r, sc = as_misregistration(misreg), _Rand(rng), n / FOV_MM          # sc: pixels per mm
     i, j = np.arange(N, dtype=_f32)[:, None], np.arange(N, dtype=_f32)[None, :]
     t = (np.arange(N, dtype=_f32) - _f32((N - n) / 2) + _f32(0.5)) / _f32(n)   # fields of view
     c = _f32((N - 1) / 2)
-    th = np.deg2rad(r.u(-rot_deg, rot_deg))
-    tz, tx = r.u(-shift_px, shift_px) * sc, r.u(-shift_px, shift_px) * sc
-    ct, st = _f32(np.cos(th)), _f32(np.sin(th))
-    zz = c + _f32(tz) + ct * (i - c) - st * (j - c) + _f32(elastic_px * sc) * smooth_field(rng, (4, 4), t, t)
-    xx = c + _f32(tx) + st * (i - c) + ct * (j - c) + _f32(elastic_px * sc) * smooth_field(rng, (4, 4), t, t)
+    th = np.deg2rad(r.u(-m.rot_deg, m.rot_deg))
+    sh = m.shift_mm * sc
+    tz, tx = r.u(-sh, sh), r.u(-sh, sh)
+    ct, st, el = _f32(np.cos(th)), _f32(np.sin(th)), _f32(m.elastic_mm * sc)
+    zz = c + _f32(tz) + ct * (i - c) - st * (j - c) + el * smooth_field(rng, (4, 4), t, t)
+    xx = c + _f32(tx) + st * (i - c) + ct * (j - c) + el * smooth_field(rng, (4, 4), t, t)
+    if m.fade_mm:   # the skin stays under the probe: vertical motion grows from 0 at the skin with depth
+        L = max(m.fade_mm * sc, 1.25 * m.max_px(n))
+        depth = np.maximum(i - _f32((N - n) / 2) + _f32(0.5), 0)
+        zz = i + (1 - np.exp(-depth / _f32(L))) * (zz - i)
     return np.stack([zz, xx])
 
 def warp(img:np.ndarray, coords:np.ndarray)->np.ndarray:
@@ -355,41 +398,66 @@ def decorrelate(s:np.ndarray, rho:float, rng:np.random.Generator)->np.ndarray:
     return _f32(rho) * s + _f32(np.sqrt(1 - rho**2)) * scatterers(rng, s.shape)
 
 # %% ../nbs/02_simulate.ipynb #2ef046e4
+def _pad(n:int, m:Misregistration, devices)->int:
+    "Pixels simulated beyond each side of the image: n // 8, or enough for the motion plus the PSF's reach."
+    k = max(psf(d, n).shape[1] // 2 for d in devices)
+    return max(n // 8, int(np.ceil(m.max_px(n, k))) + k + 1)
+
+def _field(g:np.random.Generator, ring:np.random.Generator, N:int, N0:int)->np.ndarray:
+    "N x N scatterers whose central N0 x N0 block comes from `g` (as on the default grid), the border from `ring`."
+    s = scatterers(g, (N0, N0))
+    if N == N0: return s
+    o = (N - N0) // 2
+    out = np.empty((N, N), np.complex64)
+    out[o:o + N0, o:o + N0] = s
+    out[:o], out[o + N0:] = scatterers(ring, (o, N)), scatterers(ring, (o, N))
+    out[o:o + N0, :o], out[o:o + N0, o + N0:] = scatterers(ring, (N0, o)), scatterers(ring, (N0, o))
+    return out
+
 def simulate_details(organ:str,          # one of `ORGANS`
                      seed:int,           # seeds everything: same seed, same pair
                      size:int=256,       # side of the output images
-                     rho:float|None=None, # speckle correlation between the two images (None: random in [0.4, 0.7])
+                     misreg:Misregistration|str='cross-device', # motion and speckle decorrelation between the scans
+                     devices:tuple=(HIGH_END, HANDHELD), # (high-quality device, low-quality device)
                     )->dict:
-    "Simulate one low/high pair of `organ` and return it with every intermediate step."
+    "Simulate one low/high pair of `organ` and return it with every intermediate step and the registered reference."
     _check_organ(organ)
-    n = max(size, SIM_MIN); pad = n // 8; N = n + 2 * pad
-    g = np.random.default_rng([seed, ORGANS.index(organ)])
+    m, (hd, ld) = as_misregistration(misreg), devices
+    n = max(size, SIM_MIN); p0 = n // 8; pad = _pad(n, m, devices); N, N0 = n + 2 * pad, n + 2 * p0
+    g, ring = np.random.default_rng([seed, ORGANS.index(organ)]), np.random.default_rng([seed, ORGANS.index(organ), 1])
     r = _Rand(g)
-    E, A = echo_map(organ, g, n, pad)
-    s = scatterers(g, (N, N))
-    env_h = scan(HIGH_END, E, A, s, scatterers(g, (N, N)), n, pad, gain_db=r.u(-1, 1))
-    co = misalign(g, N, n)
-    El, Al = warp(E, co), warp(A, co)
-    ci = np.clip(np.rint(co).astype(np.intp), 0, N - 1)
-    rho = r.u(0.4, 0.7) if rho is None else rho
+    E, A = echo_map(organ, g, n, pad)                 # the tissue, as far as the handheld may look
+    s = _field(g, ring, N, N0)
+    noise_h, gain_h = scatterers(g, (N0, N0)), r.u(-1, 1)
+    c0 = slice(pad - p0, pad - p0 + N0)               # every scan runs on the default grid around the image
+    env_h = scan(hd, E[c0, c0], A[c0, c0], s[c0, c0], noise_h, n, p0, gain_db=gain_h)
+    co = misalign(g, N0, n, m)
+    cs = co + _f32(pad - p0)                          # the same points, in the coordinates of the larger tissue grid
+    El, Al = warp(E, cs), warp(A, cs)
+    ci = np.clip(np.rint(cs).astype(np.intp), 0, N - 1)
+    rho = r.u(m.rho_min, m.rho_max)
     sl = decorrelate(s[ci[0], ci[1]], rho, g)
-    env_l = scan(HANDHELD, El, Al, sl, scatterers(g, (N, N)), n, pad, gain_db=r.u(-2, 2), tgc_err_db=r.u(-6, 3))
-    v = (slice(pad, pad + n), slice(pad, pad + n))
-    high = log_compress(env_h[v], HIGH_END.dyn_range, HIGH_END.gain_db, HIGH_END.smooth_px * n / 256)
-    low = log_compress(env_l[v], HANDHELD.dyn_range, HANDHELD.gain_db, HANDHELD.smooth_px * n / 256)
+    env_l = scan(ld, El, Al, sl, scatterers(g, (N0, N0)), n, p0, gain_db=r.u(-2, 2), tgc_err_db=r.u(-6, 3))
+    # the reference: the high-end device, same gain and receiver, scanning the tissue and scatterers the handheld saw
+    env_r = scan(hd, El, Al, sl, noise_h, n, p0, gain_db=gain_h)
+    v = (slice(p0, p0 + n),) * 2
+    high, reg = (log_compress(e[v], hd.dyn_range, hd.gain_db, hd.smooth_px * n / 256) for e in (env_h, env_r))
+    low = log_compress(env_l[v], ld.dyn_range, ld.gain_db, ld.smooth_px * n / 256)
     if size != n:
-        low, high = (np.asarray(Image.fromarray(i).resize((size, size), Image.Resampling.BICUBIC)) for i in (low, high))
-    ident = np.arange(N, dtype=_f32)
+        low, high, reg = (np.asarray(Image.fromarray(i).resize((size, size), Image.Resampling.BICUBIC)) for i in (low, high, reg))
+    ident = np.arange(N0, dtype=_f32)
     flow = (co - np.stack(np.meshgrid(ident, ident, indexing='ij')))[(slice(None),) + v]
-    return dict(low=low, high=high, echo_high=E[v], echo_low=El[v], scat_high=s[v], scat_low=sl[v],
-                env_high=env_h[v], env_low=env_l[v], flow=flow, rho=rho)
+    return dict(low=low, high=high, registered=reg, echo_high=E[c0, c0][v], echo_low=El[v], scat_high=s[c0, c0][v],
+                scat_low=sl[v], env_high=env_h[v], env_low=env_l[v], env_registered=env_r[v], flow=flow, rho=rho, misreg=m, pad=pad)
 
 def simulate_pair(organ:str,    # one of `ORGANS`
                   seed:int,     # same seed, same pair
                   size:int=256, # side of the output images
+                  misreg:Misregistration|str='cross-device', # motion and speckle decorrelation between the scans
+                  devices:tuple=(HIGH_END, HANDHELD), # (high-quality device, low-quality device)
                  )->tuple[np.ndarray, np.ndarray]: # (low, high) uint8 (size, size)
     "A synthetic (low-quality, high-quality) image pair of `organ`."
-    d = simulate_details(organ, seed, size)
+    d = simulate_details(organ, seed, size, misreg, devices)
     return d['low'], d['high']
 
 # %% ../nbs/02_simulate.ipynb #68d81af0
@@ -409,6 +477,8 @@ def write_dataset(root,                  # output folder (gets train_datasets/ a
                   seed:int=0,            # same seed, same data set
                   organs=None,           # organs to simulate (None: all five)
                   n_test:int=0,          # unpaired low-quality images in test_datasets/low_quality
+                  misreg:Misregistration|str='cross-device', # misregistration level of every pair
+                  devices:tuple=(HIGH_END, HANDHELD), # (high-quality device, low-quality device)
                   workers:int|None=None, # threads (None: one per CPU, at most 4)
                   progress:bool=True,    # show a progress bar
                  )->Path:
@@ -416,11 +486,13 @@ def write_dataset(root,                  # output folder (gets train_datasets/ a
     root = Path(root)
     organs = ORGANS if organs is None else ((organs,) if isinstance(organs, str) else tuple(organs))
     for o in organs: _check_organ(o)
+    misreg = as_misregistration(misreg)
     if size < 4 or size % 4: raise DataError(f"size={size} is not a multiple of 4 (the generator downsamples twice)")
     jobs = [(o, i, root/'train_datasets'/o, _pair_seed(seed, i)) for o in organs for i in range(n_per_organ)]
     tests = [(organs[j % len(organs)], j, root/'test_datasets'/LOW, _pair_seed(seed, j, 1)) for j in range(n_test)]
     planned = {}
-    for o, i, d, _ in jobs: planned.setdefault(d/LOW, set()).add(f'{i:04d}.png'); planned.setdefault(d/HIGH, set()).add(f'{i:04d}.png')
+    for o, i, d, _ in jobs:
+        for sub in (LOW, HIGH, REGISTERED): planned.setdefault(d/sub, set()).add(f'{i:04d}.png')
     for o, j, d, _ in tests: planned.setdefault(d, set()).add(f'{j:04d}.png')
     for folder, names in planned.items():
         other = sorted(p.name for p in folder.glob('*.png') if p.name not in names) if folder.is_dir() else []
@@ -429,9 +501,10 @@ def write_dataset(root,                  # output folder (gets train_datasets/ a
                             "write to an empty folder or delete the old data set first.")
     def work(job, test):
         o, i, d, sd = job
-        low, high = simulate_pair(o, sd, size)
-        if test: write_gray(d/f'{i:04d}.png', low)
-        else: write_gray(d/LOW/f'{i:04d}.png', low); write_gray(d/HIGH/f'{i:04d}.png', high)
+        x = simulate_details(o, sd, size, misreg, devices)
+        if test: write_gray(d/f'{i:04d}.png', x['low'])
+        else:
+            for sub, k in ((LOW, 'low'), (HIGH, 'high'), (REGISTERED, 'registered')): write_gray(d/sub/f'{i:04d}.png', x[k])
     todo = [(j, False) for j in jobs] + [(j, True) for j in tests]
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
     if workers > 1:
@@ -440,3 +513,7 @@ def write_dataset(root,                  # output folder (gets train_datasets/ a
     else:
         for a in _progress(todo, len(todo), progress): work(*a)
     return root
+
+# %% ../nbs/02_simulate.ipynb #4310ba48
+OTHER_DEVICES = (Device('high-end B', f0=6.0, cycles=2.4, fnum=2.1, dyn_range=55., noise_db=-56., haze=0.01, gain_db=19., smooth_px=0.7),
+                 Device('handheld B', f0=3.5, cycles=3.0, fnum=2.6, dyn_range=45., noise_db=-34., haze=0.09, gain_db=14., smooth_px=1.0))
