@@ -15,13 +15,14 @@ from fastprogress.fastprogress import progress_bar
 from skimage.restoration import denoise_nl_means
 
 from .core import Config, default_device, show_images, to_tensor, to_uint8
-from .data import Pair, PairedDataset, first_per_organ, get_splits
+from .data import Pair, PairedDataset, first_per_organ, get_splits, registered_pairs
 from .metrics import image_metrics
 from .train import build_generator, load_checkpoint, autocast
 
 # %% auto #0
-__all__ = ['STAGES', 'load_generator', 'evaluate_method', 'generator_fn', 'nlm_filter', 'tune_nlm', 'summarize',
-           'comparison_figure', 'load_methods', 'evaluate_runs', 'write_results', 'Explorer', 'explorer']
+__all__ = ['REFERENCES', 'NOT_LEARNED', 'TEXTURE', 'ACQUIRED', 'STAGES', 'load_generator', 'evaluate_method', 'generator_fn',
+           'nlm_filter', 'tune_nlm', 'perceptual_backbone', 'summarize', 'comparison_figure',
+           'perception_distortion_plot', 'load_methods', 'evaluate_runs', 'write_results', 'Explorer', 'explorer']
 
 # %% ../nbs/09_evaluate.ipynb #41835fd2
 def load_generator(path, device='cpu')->tuple[nn.Module, Config]:
@@ -35,8 +36,16 @@ def load_generator(path, device='cpu')->tuple[nn.Module, Config]:
     return g.to(device).eval(), cfg
 
 # %% ../nbs/09_evaluate.ipynb #e9c850e9
-def _rows(name:str, pairs:list[Pair], outputs, targets, win:int)->list[dict]:
-    return [dict(config=name, organ=p.organ, image=p.name, **image_metrics(o, t, win=win))
+REFERENCES = {'registered': 'the registered high-quality image', 'high': 'the high-quality image as acquired'}
+_REFERENCE_NOTES = {
+    'registered': "the high-end device's image of the tissue the low-quality probe saw, in the low-quality image's "
+                  "geometry (simulated data only)",
+    'high': "the high-quality image of the pair, not registered with the low-quality input (the only reference real "
+            "data has)",
+}
+
+def _rows(name:str, reference:str, pairs:list[Pair], outputs, targets, win:int)->list[dict]:
+    return [dict(config=name, reference=reference, organ=p.organ, image=p.name, **image_metrics(o, t, win=win))
             for p, o, t in zip(pairs, outputs, targets)]
 
 def _arrays(pairs:list[Pair], size:int)->tuple[list, list]:
@@ -46,10 +55,19 @@ def _arrays(pairs:list[Pair], size:int)->tuple[list, list]:
     return [to_uint8(l[0]) for l in lows], [to_uint8(h[0]) for h in highs]
 
 # %% ../nbs/09_evaluate.ipynb #1821f8e7
-def evaluate_method(fn, pairs:list[Pair], size:int, name:str, win:int=9)->list[dict]:
-    "One row of metrics per pair for fn(low) against high; `fn` maps a uint8 image to a uint8 image."
+def evaluate_method(fn,                    # maps a uint8 image to a uint8 image
+                    pairs:list[Pair],      # the pairs to score
+                    size:int,              # side the images are resized to
+                    name:str,              # the configuration's name in the rows
+                    win:int=9,             # LNCC window
+                    registered:bool=True,  # also score against the registered high-quality images, where the data has them
+                   )->list[dict]:          # dict(config, reference, organ, image, lncc, ssim, psnr, texture) per pair and reference
+    "Metrics of fn(low) per pair: against the registered high-quality image (when there is one), then against high."
     lows, highs = _arrays(pairs, size)
-    return _rows(name, pairs, [fn(l) for l in progress_bar(lows, leave=False)], highs, win)
+    outs = [fn(l) for l in progress_bar(lows, leave=False)]
+    reg = registered_pairs(pairs) if registered else None
+    targets = ({'registered': _arrays(reg, size)[1]} if reg is not None else {}) | {'high': highs}
+    return [r for ref, ts in targets.items() for r in _rows(name, ref, pairs, outs, ts, win)]
 
 def generator_fn(g_h:nn.Module, amp:bool=False):
     "G_H as a function from a uint8 image to a uint8 image."
@@ -67,35 +85,103 @@ def nlm_filter(img:np.ndarray, h:float)->np.ndarray:
     return (np.clip(out, 0, 1) * 255).round().astype(np.uint8)
 
 def tune_nlm(pairs:list[Pair], size:int, hs=(0.02, 0.05, 0.08, 0.12, 0.18), win:int=9)->float:
-    "The `h` of `hs` with the best mean SSIM on `pairs` (use the validation split)."
-    scores = {h: np.mean([r['ssim'] for r in evaluate_method(lambda x: nlm_filter(x, h), pairs, size, 'nlm', win)])
+    "The `h` of `hs` with the best mean SSIM against high on `pairs` (use the validation split)."
+    scores = {h: np.mean([r['ssim'] for r in evaluate_method(lambda x: nlm_filter(x, h), pairs, size, 'nlm', win, registered=False)])
               for h in hs}
     return max(scores, key=scores.get)
 
+# %% ../nbs/09_evaluate.ipynb #7c9459ba
+NOT_LEARNED = 'not learned'
+
+def perceptual_backbone(path)->str:
+    "The perceptual backbone a checkpoint records (e.g. 'ImageNet VGG16', 'none'), or 'unknown' if it records none."
+    return str(load_checkpoint(path, map_location='cpu').get('perceptual', 'unknown'))
+
 # %% ../nbs/09_evaluate.ipynb #532e46c8
-def summarize(rows:list[dict], by_organ:bool=False)->pd.DataFrame:
-    "Mean ± std of LNCC, SSIM, PSNR per configuration (and organ), rows in the order configurations first appear."
+TEXTURE = 'texture dist. (lower=better)'
+
+def summarize(rows:list[dict],            # per-image rows of `evaluate_method` or `evaluate_runs`
+              by_organ:bool=False,        # one row per configuration and organ
+              reference:str|None=None,    # only the rows against this reference; None: all, grouped by reference
+             )->pd.DataFrame:
+    "Mean ± std of LNCC, SSIM, PSNR and texture distance per (reference,) configuration (and organ), in order of appearance."
     df = pd.DataFrame(rows)
-    keys = ['config', 'organ'] if by_organ else ['config']
-    g = df.groupby(keys, sort=False)[['lncc', 'ssim', 'psnr']]
-    mean, std = g.mean(), g.std(ddof=0)
-    out = pd.DataFrame({k.upper(): [f"{m:.3f} ± {s:.3f}" if k != 'psnr' else f"{m:.2f} ± {s:.2f}"
-                                    for m, s in zip(mean[k], std[k])] for k in ('lncc', 'ssim', 'psnr')}, index=mean.index)
+    has_ref = 'reference' in df
+    if reference is not None:
+        if not has_ref or reference not in set(df['reference']):
+            raise ValueError(f"no rows against {reference!r}; the rows have {sorted(set(df['reference'])) if has_ref else 'no reference'}")
+        df = df[df['reference'] == reference]
+    elif has_ref:   # registered first, then high, whatever order the rows came in
+        order = {r: i for i, r in enumerate(REFERENCES)}
+        df = df.sort_values('reference', key=lambda s: s.map(lambda r: order.get(r, len(order))), kind='stable')
+    keys = (['reference'] if has_ref and reference is None else []) + ['config'] + (['organ'] if by_organ else [])
+    g = df.groupby(keys, sort=False)
+    metrics = ['lncc', 'ssim', 'psnr', 'texture']
+    mean, std = g[metrics].mean(), g[metrics].std(ddof=0)
+    out = pd.DataFrame(index=mean.index)
+    if 'perceptual' in df: out['perceptual backbone'] = g['perceptual'].first()
+    for k in ('lncc', 'ssim'): out[k.upper()] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(mean[k], std[k])]
+    out['PSNR'] = [f"{m:.2f} ± {s:.2f}" for m, s in zip(mean['psnr'], std['psnr'])]
+    out[TEXTURE] = [f"{m:.2f} ± {s:.2f}" for m, s in zip(mean['texture'], std['texture'])]
     out['n'] = g.size()
     return out
 
 # %% ../nbs/09_evaluate.ipynb #a3747cec
-def comparison_figure(methods:dict, pairs:list[Pair], size:int, per_organ:int=1, win:int=9):
+def _reference(available, reference:str|None)->str:
+    "`reference`, or 'registered' when available else 'high'; an error if it is not available."
+    if reference is None: reference = 'registered' if 'registered' in available else 'high'
+    if reference not in available:
+        raise ValueError(f"no scores against {reference!r} here (available: {sorted(available)}); only simulated data "
+                         "has a registered reference")
+    return reference
+
+def comparison_figure(methods:dict,             # name -> function from a uint8 image to a uint8 image
+                      pairs:list[Pair],         # pairs to pick from
+                      size:int,                 # side the images are resized to
+                      per_organ:int=1,          # rows per organ
+                      win:int=9,                # LNCC window
+                      reference:str|None=None,  # 'registered' or 'high'; None: 'registered' where the data has it
+                     ):
     "Rows: the first `per_organ` pairs of each organ; columns: each method in `methods`, then the reference."
     chosen = first_per_organ(pairs, per_organ)
+    reg = registered_pairs(chosen)
+    reference = _reference({'high'} | ({'registered'} if reg is not None else set()), reference)
     lows, highs = _arrays(chosen, size)
+    if reference == 'registered': highs = _arrays(reg, size)[1]
     imgs, titles = [], []
     for p, low, high in zip(chosen, lows, highs):
         for name, fn in methods.items():
             out = fn(low); m = image_metrics(out, high, win=win)
-            imgs.append(out); titles.append(f"{p.organ}: {name}\nSSIM {m['ssim']:.3f}  PSNR {m['psnr']:.1f}")
-        imgs.append(high); titles.append(f"{p.organ}: high-quality reference")
+            imgs.append(out)
+            titles.append(f"{p.organ}: {name}\nSSIM {m['ssim']:.3f}  PSNR {m['psnr']:.1f}\ntexture dist. {m['texture']:.2f}")
+        imgs.append(high); titles.append(f"{p.organ}: {REFERENCES[reference]}")
     return show_images(imgs, titles, ncols=len(methods) + 1, size=2.6)
+
+# %% ../nbs/09_evaluate.ipynb #0ec532b0
+def perception_distortion_plot(rows:list[dict],          # per-image rows of `evaluate_method` or `evaluate_runs`
+                               reference:str|None=None,  # 'registered' or 'high'; None: 'registered' when the rows have it
+                               ax=None,                  # axes to draw into (None: a new figure)
+                              ):                         # the matplotlib figure
+    "Mean SSIM (x, distortion) against mean texture distance (y, perception) per configuration, with standard errors."
+    df = pd.DataFrame(rows)
+    reference = _reference(set(df['reference']), reference)
+    colour = {c: f'C{i % 10}' for i, c in enumerate(dict.fromkeys(df['config']))}   # same colours for every reference
+    df = df[df['reference'] == reference]
+    g = df.groupby('config', sort=False)[['ssim', 'texture']]
+    mean, se = g.mean(), g.sem().fillna(0)          # one image: no spread to show
+    if ax is None: _, ax = plt.subplots(figsize=(6.5, 5))
+    for name in mean.index:
+        ax.errorbar(mean.loc[name, 'ssim'], mean.loc[name, 'texture'], xerr=se.loc[name, 'ssim'],
+                    yerr=se.loc[name, 'texture'], fmt='o', capsize=3, color=colour[name], label=name)
+    ax.plot([1], [0], marker='*', ms=16, color='k', ls='none', label=f'{REFERENCES[reference]} itself')
+    n = len(df[['organ', 'image']].drop_duplicates())
+    ax.set_title(f"Perception vs distortion, against {REFERENCES[reference]}\n"
+                 f"{n} images, mean ± standard error; best is bottom right", fontsize=10)
+    ax.set_xlabel('SSIM (higher = less distortion)')
+    ax.set_ylabel('texture distance, grey levels\n(lower = texture closer to the reference)')
+    ax.set_ylim(bottom=-0.05 * max(1, mean['texture'].max()))
+    ax.grid(alpha=.3); ax.legend(fontsize=8, loc='upper center', bbox_to_anchor=(0.5, -0.15), ncol=2)
+    return ax.figure
 
 # %% ../nbs/09_evaluate.ipynb #7410132a
 def load_methods(checkpoints:dict,         # name -> checkpoint path
@@ -124,41 +210,65 @@ def load_methods(checkpoints:dict,         # name -> checkpoint path
     return methods, splits, size
 
 # %% ../nbs/09_evaluate.ipynb #0858a928
+ACQUIRED = 'high-quality image as acquired'
+
 def evaluate_runs(checkpoints:dict,          # name -> checkpoint path
                   data_root,                 # folder in the USEnhance layout
                   split:str='test',          # 'test', 'valid' or 'train'
-                  out_dir=None,              # where to write metrics.csv, table.md, comparison.png (None: nowhere)
+                  out_dir=None,              # where to write metrics.csv, table.md and the two figures (None: nowhere)
                   win:int=9,                 # LNCC window
                   baselines:bool=True,       # add the low-quality input and tuned non-local means rows
                   device=None)->list[dict]:
-    "Per-image metrics of every checkpoint (and the baselines) on one split of `data_root`."
+    "Per-image metrics of every checkpoint (and the baselines) on one split of `data_root`, against each reference it has."
     methods, splits, size = load_methods(checkpoints, data_root, baselines, win, device)
     pairs = splits[split]
     if not pairs: raise ValueError(f"the {split!r} split of {data_root} is empty")
-    rows = [r for name, fn in methods.items() for r in evaluate_method(fn, pairs, size, name, win)]
+    backbones = {name: perceptual_backbone(p) for name, p in checkpoints.items()}
+    rows = []
+    reg = registered_pairs(pairs)
+    if baselines and reg is not None:   # where a real high-quality image of the same tissue lands
+        rows += _rows(ACQUIRED, 'registered', pairs, _arrays(pairs, size)[1], _arrays(reg, size)[1], win)
+    rows += [r for name, fn in methods.items() for r in evaluate_method(fn, pairs, size, name, win)]
+    rows = [dict(r, perceptual=backbones.get(r['config'], NOT_LEARNED)) for r in rows]
     if out_dir is not None:
         write_results(rows, out_dir, split, win, size)
-        fig = comparison_figure(methods, pairs, size)
+        fig = comparison_figure(methods, pairs, size, win=win)
         fig.savefig(Path(out_dir)/'comparison.png', dpi=80, bbox_inches='tight'); plt.close(fig)
+        fig = perception_distortion_plot(rows)
+        fig.savefig(Path(out_dir)/'perception_distortion.png', dpi=100, bbox_inches='tight'); plt.close(fig)
     return rows
 
 # %% ../nbs/09_evaluate.ipynb #79c97362
 def write_results(rows:list[dict], out_dir, split:str, win:int, size:int):
-    "metrics.csv (one row per image) and table.md (overall and per-organ tables, with how they were made)."
+    "metrics.csv (one row per image and reference) and table.md (overall and per-organ tables per reference, with how they were made)."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(out/'metrics.csv', index=False)
-    n = len({r['image'] + r['organ'] for r in rows})
-    note = (f"{n} images of the {split!r} split at {size}x{size}, metrics on the 8-bit scale, "
-            f"mean ± std over images; LNCC with a {win}x{win} box window.")
-    md = ["# Results", "", note, "", summarize(rows).to_markdown(), "", "## Per organ", "",
-          summarize(rows, by_organ=True).to_markdown(), ""]
+    df = pd.DataFrame(rows)
+    df.to_csv(out/'metrics.csv', index=False)
+    refs = [r for r in REFERENCES if r in set(df['reference'])]
+    n = len(df[['organ', 'image']].drop_duplicates())
+    md = ["# Results", "",
+          f"{n} images of the {split!r} split, metrics on the 8-bit scale, mean ± std over images. "
+          "The texture distance is the mean Wasserstein-1 distance, in grey levels, between the distributions of the "
+          "5x5 local standard deviation and of the Sobel gradient magnitude of the two images: it needs no "
+          "registration, is 0 for the same texture, and grows with blur as well as with noise. The perceptual "
+          f"backbone is what the checkpoint records ('unknown' where it records nothing; '{NOT_LEARNED}' for baselines).", ""]
+    if 'registered' not in refs:
+        md += ["This data has no registered high-quality images (real data has none): every score below compares "
+               "with a high-quality image that is not registered with the input, so it mixes enhancement errors "
+               "with misregistration.", ""]
+    for ref in refs:
+        md += [f"## Against {REFERENCES[ref]}", "",
+               f"Reference: {_REFERENCE_NOTES[ref]}. Images at {size}x{size}; LNCC with a {win}x{win} box window; "
+               "SSIM, PSNR and texture distance against the same reference.", "",
+               summarize(rows, reference=ref).to_markdown(), "", "### Per organ", "",
+               summarize(rows, by_organ=True, reference=ref).to_markdown(), ""]
     (out/'table.md').write_text('\n'.join(md))
 
 # %% ../nbs/09_evaluate.ipynb #6b7e7739
 STAGES = ('low-quality input', 'enhanced', 'high-quality reference')
 
 class Explorer:
-    "Image picker, two configuration pickers and a low / enhanced / high slider, with per-image metrics."
+    "Image picker, two configuration pickers and a low / enhanced / high slider, with per-image metrics against high."
     def __init__(self, methods:dict, pairs:list[Pair], size:int, win:int=9):
         import ipywidgets as W
         self.methods, self.pairs, self.win = methods, pairs, win
@@ -187,8 +297,10 @@ class Explorer:
         rows = []
         for name in (self.left.value, self.right.value):
             m = image_metrics(self.output(name, i), self.highs[i], win=self.win)
-            rows.append(f"<tr><td>{name}</td><td>{m['lncc']:.3f}</td><td>{m['ssim']:.3f}</td><td>{m['psnr']:.2f}</td></tr>")
-        self.metrics.value = "<table><tr><th></th><th>LNCC</th><th>SSIM</th><th>PSNR</th></tr>" + ''.join(rows) + "</table>"
+            rows.append(f"<tr><td>{name}</td><td>{m['lncc']:.3f}</td><td>{m['ssim']:.3f}</td><td>{m['psnr']:.2f}</td>"
+                        f"<td>{m['texture']:.2f}</td></tr>")
+        self.metrics.value = ("<table><tr><th></th><th>LNCC</th><th>SSIM</th><th>PSNR</th><th>texture dist.</th></tr>"
+                              + ''.join(rows) + "</table>")
         self.out.clear_output(wait=True)
         with self.out:
             fig = show_images([self.panel(self.left.value, i), self.panel(self.right.value, i)],
