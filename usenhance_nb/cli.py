@@ -9,7 +9,8 @@ from pathlib import Path
 from fastcore.script import call_parse, Param, store_true
 
 from .core import Config, PRESETS, VARIANTS, get_config
-from .simulate import write_dataset
+from .data import REGISTERED
+from .simulate import HANDHELD, HIGH_END, OTHER_DEVICES, as_misregistration, write_dataset
 from .train import Trainer
 from .evaluate import evaluate_runs, summarize
 from .enhance import enhance_paths
@@ -43,10 +44,17 @@ def usenhance_simulate(out:str,                        # folder to write (USEnha
                        size:int=256,                   # image side in pixels (multiple of 4)
                        seed:int=0,                     # random seed (same seed, same images)
                        n_test:int=0,                   # unpaired low-quality test images (flat folder)
+                       misreg:str='cross-device',      # motion between the two scans: none, small, cross-device or large
+                       scale:float=1.0,                # multiply the level's motion and speckle decorrelation by this
+                       other_devices:store_true=False, # simulate the second pair of devices (OTHER_DEVICES) instead
                       ):
     "Write synthetic paired ultrasound phantoms in the layout of the USEnhance challenge data."
-    root = write_dataset(out, n_per_organ=n_per_organ, size=size, seed=seed, n_test=n_test)
-    print(f"wrote {n_per_organ * 5} pairs to {Path(root)/'train_datasets'}")
+    m = as_misregistration(misreg).scaled(scale)
+    root = write_dataset(out, n_per_organ=n_per_organ, size=size, seed=seed, n_test=n_test, misreg=m,
+                         devices=OTHER_DEVICES if other_devices else (HIGH_END, HANDHELD))
+    print(f"wrote {n_per_organ * 5} pairs to {Path(root)/'train_datasets'} (misregistration {misreg!r} x {scale}: "
+          f"shifts up to {m.shift_mm:.2f} mm, rotations up to {m.rot_deg:.1f} degrees), with the registered "
+          f"high-quality references in <organ>/{REGISTERED}/ for evaluation")
 
 # %% ../nbs/11_cli.ipynb #4090b50f
 @call_parse
