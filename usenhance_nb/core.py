@@ -13,7 +13,8 @@ from PIL import Image, UnidentifiedImageError
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['PRESETS', 'VARIANTS', 'Config', 'get_config', 'default_device', 'ImageError', 'read_gray', 'write_gray', 'to_tensor',
+__all__ = ['PRESETS', 'VARIANTS', 'CHOICES', 'Config', 'ConfigError', 'check_config', 'get_config', 'default_device',
+           'ImageError', 'read_gray', 'NoSpaceError', 'no_space_error', 'atomic_write', 'write_gray', 'to_tensor',
            'to_uint8', 'show_images']
 
 # %% ../nbs/00_core.ipynb #dc1bf3ca
@@ -93,19 +94,66 @@ VARIANTS = {
 }
 
 # %% ../nbs/00_core.ipynb #3c4b14b6
+import math
+
+class ConfigError(ValueError):
+    "A configuration value that cannot be used; the message names the field and what it accepts."
+
+CHOICES = dict(model=('cyclegan', 'pix2pix'),                        # text fields that take one of a few values
+               adv_on=('cycle', 'translation'),
+               perceptual=('both', 'translation', 'cycle', 'none'))
+
+_KINDS = {'int': (int,), 'float': (int, float), 'bool': (bool,), 'str': (str,), 'tuple': (tuple,), 'None': (type(None),)}
+_WORDS = {'int': 'a whole number', 'float': 'a number', 'bool': 'True or False', 'str': 'text', 'tuple': 'a tuple', 'None': 'None'}
+
+def _pos(v): return v >= 1
+def _finite(v): return v is None or not isinstance(v, (int, float)) or math.isfinite(v)
+_RULES = {  # field: (test, what the value must be); run only on values of the right type
+    'image_size': (lambda v: v >= 4 and v % 4 == 0, 'a multiple of 4 and at least 4 (the generator downsamples twice)'),
+    'val_frac': (lambda v: 0 <= v < 1, 'in [0, 1)'), 'test_frac': (lambda v: 0 <= v < 1, 'in [0, 1)'),
+    'seed': (lambda v: v >= 0, '>= 0'), 'num_workers': (lambda v: v >= 0, '>= 0'), 'pool_size': (lambda v: v >= 0, '>= 0'),
+    'ngf': (_pos, '>= 1'), 'ndf': (_pos, '>= 1'), 'n_blocks': (lambda v: v >= 0, '>= 0'),
+    'epochs': (_pos, '>= 1'), 'batch_size': (_pos, '>= 1'), 'step_size': (_pos, '>= 1'),
+    'max_pairs': (lambda v: v is None or v >= 1, '>= 1 or None'),
+    'lr_g': (lambda v: 0 < v < math.inf, '> 0'), 'lr_d': (lambda v: 0 < v < math.inf, '> 0'),
+    'gamma': (lambda v: 0 < v < math.inf, '> 0'),
+    'betas': (lambda v: len(v) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in v), 'two numbers in [0, 1)'),
+    'organs': (lambda v: v is None or (len(v) > 0 and all(isinstance(o, str) and o for o in v)), 'organ names or None'),
+    **{k: (lambda v: 0 <= v < math.inf, '>= 0') for k in ('lambda_adv', 'lambda_cycle', 'lambda_id', 'lambda_per', 'lambda_l1')},
+    'smooth_at': (_finite, 'a finite number'),
+}
+
+def check_config(cfg:Config)->Config:
+    "`cfg` if every field has the right type and a usable value; else a `ConfigError` listing every problem."
+    problems = []
+    for f in dataclasses.fields(cfg):
+        v, kinds = getattr(cfg, f.name), str(f.type).replace(' ', '').split('|')
+        if not all(k in _KINDS for k in kinds): continue              # a type this check does not know
+        ok = any(isinstance(v, _KINDS[k]) and not (k in ('int', 'float') and isinstance(v, bool)) for k in kinds)
+        if not ok:
+            problems.append(f"{f.name}={v!r}: expected {' or '.join(_WORDS[k] for k in kinds)}"); continue
+        if f.name in CHOICES and v not in CHOICES[f.name]:
+            problems.append(f"{f.name}={v!r}: choose one of {CHOICES[f.name]}"); continue
+        test, what = _RULES.get(f.name, (None, None))
+        if test is not None and v is not None and not test(v): problems.append(f"{f.name}={v!r}: must be {what}")
+    if problems: raise ConfigError("invalid config value(s): " + '; '.join(problems))
+    return cfg
+
 def get_config(preset:str='paper',   # one of `PRESETS`
                variant:str='ours',   # one of `VARIANTS`
                **overrides,          # any `Config` field
               )->Config:
-    "The `Config` of `preset` and `variant`, with `overrides` applied last."
-    if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}")
-    if variant not in VARIANTS: raise ValueError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
+    "The `Config` of `preset` and `variant`, with `overrides` applied last and every value checked (`check_config`)."
+    if preset not in PRESETS: raise ConfigError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}")
+    if variant not in VARIANTS: raise ConfigError(f"unknown variant {variant!r}; choose one of {list(VARIANTS)}")
     names = {f.name for f in dataclasses.fields(Config)}
     unknown = set(overrides) - names
-    if unknown: raise ValueError(f"unknown config fields {sorted(unknown)}; valid fields: {sorted(names)}")
-    cfg = Config(**{**PRESETS[preset], **VARIANTS[variant], **overrides})
-    if cfg.image_size % 4: raise ValueError(f"image_size={cfg.image_size} is not a multiple of 4 (the generator downsamples twice)")
-    return cfg
+    if unknown: raise ConfigError(f"unknown config fields {sorted(unknown)}; valid fields: {sorted(names)}")
+    for k in ('organs', 'betas'):   # a list (from JSON) or one organ name are fine too
+        v = overrides.get(k)
+        if isinstance(v, list): overrides[k] = tuple(v)
+        if k == 'organs' and isinstance(v, str): overrides[k] = (v,)
+    return check_config(Config(**{**PRESETS[preset], **VARIANTS[variant], **overrides}))
 
 # %% ../nbs/00_core.ipynb #e4984c8f
 def default_device()->torch.device:
@@ -140,19 +188,50 @@ def read_gray(path)->np.ndarray:
                          "Re-download or re-export it.") from e
 
 # %% ../nbs/00_core.ipynb #f45b2750
-def write_gray(path, img:np.ndarray):
-    "Write an (H, W) uint8 array as a PNG atomically (temp file + rename), so no half-written file is left."
-    img = np.asarray(img)
-    if img.dtype != np.uint8 or img.ndim != 2: raise ValueError(f"expected an (H, W) uint8 array, got {img.dtype} {img.shape}")
+import errno, shutil
+from contextlib import contextmanager
+
+class NoSpaceError(OSError):
+    "The disk filled up while writing; the message names the file system and what to do."
+
+def _mount_point(path:Path)->Path:
+    p = Path(os.path.abspath(path))
+    while not p.exists() or not os.path.ismount(p): p = p.parent
+    return p
+
+def no_space_error(path)->NoSpaceError:
+    "The error to raise when writing `path` failed because its file system is full."
+    mount = _mount_point(path)
+    return NoSpaceError(f"no space left on {mount} (while writing {path}; {shutil.disk_usage(mount).free/1e6:.0f} MB free): "
+                        "free space there or choose another output folder; files written before are intact")
+
+def _umask()->int:
+    m = os.umask(0o022); os.umask(m)  # the only portable way to read it
+    return m
+
+@contextmanager
+def atomic_write(path,            # the file to (re)write
+                 mode:str='wb',   # 'wb' for bytes, 'w' for text
+                 **kwargs,        # passed to `open` (e.g. newline='')
+                ):
+    "Write `path` through a hidden temporary file next to it, renamed over `path` only once complete (mode 0666 minus the umask)."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.png', dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)  # created with mode 0600
     try:
-        with os.fdopen(fd, 'wb') as f: Image.fromarray(img, mode='L').save(f, format='PNG')
+        with os.fdopen(fd, mode, **kwargs) as f: yield f
+        os.chmod(tmp, 0o666 & ~_umask())  # what `open` would have given, so a shared folder can read it
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC: raise no_space_error(path) from e
         raise
+
+def write_gray(path, img:np.ndarray):
+    "Write an (H, W) uint8 array as a PNG atomically (`atomic_write`), so no half-written file is left."
+    img = np.asarray(img)
+    if img.dtype != np.uint8 or img.ndim != 2: raise ValueError(f"expected an (H, W) uint8 array, got {img.dtype} {img.shape}")
+    with atomic_write(path) as f: Image.fromarray(img, mode='L').save(f, format='PNG')
 
 # %% ../nbs/00_core.ipynb #5a54c722
 def to_tensor(img:np.ndarray)->torch.Tensor:
