@@ -4,20 +4,20 @@
 
 # %% ../nbs/01_data.ipynb #a63b7931
 from __future__ import annotations
-import hashlib, json, shutil, tempfile, urllib.request, warnings, zipfile, zlib
+import hashlib, json, os, shutil, tempfile, urllib.request, warnings, zipfile, zlib
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset, DataLoader, get_worker_info
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 import matplotlib.pyplot as plt
 from .core import Config, ImageError, read_gray, to_tensor, default_device, show_images
 
 # %% auto #0
 __all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'SAMPLE_DIR', 'ZENODO_RECORD', 'DataError', 'Pair', 'train_dir', 'find_pairs',
-           'registered_pairs', 'split_pairs', 'list_images', 'download_usenhance', 'PairedDataset', 'make_loader',
-           'get_splits', 'first_per_organ', 'show_pairs', 'show_histograms']
+           'registered_pairs', 'split_pairs', 'list_images', 'download_usenhance', 'PairedDataset', 'check_pairs',
+           'make_loader', 'get_splits', 'first_per_organ', 'show_pairs', 'show_histograms']
 
 # %% ../nbs/01_data.ipynb #68cea32c
 ORGANS = ('breast', 'carotid', 'kidney', 'liver', 'thyroid')  # the five organ folders of USEnhance
@@ -102,8 +102,9 @@ def find_pairs(root,                # folder containing train_datasets/, or trai
     if problems:
         msg = '\n'.join(problems)
         if strict: raise DataError(f"unpaired files:\n{msg}\nA pair shares its file name in both folders: restore the "
-                                   "missing partners (re-download), move the extra files out (a flat folder of low-quality "
-                                   "images can be enhanced with `list_images`), or pass strict=False to skip them.")
+                                   "missing partners (re-download) or move the extra files out of the folder (a flat folder "
+                                   "of low-quality images can be enhanced with usenhance_enhance). From Python, "
+                                   "find_pairs(..., strict=False) skips them instead.")
         warnings.warn(f"skipping unpaired files:\n{msg}", stacklevel=2)
     if not pairs: raise DataError(f"{tdir}: no image pairs found.")
     return pairs
@@ -167,7 +168,7 @@ def _md5(path:Path)->str:
     return h.hexdigest()
 
 def _safe_extract(zpath:Path, dest:Path):
-    "Unzip `zpath` into `dest` via a temporary folder, refusing paths that would escape `dest`."
+    "Unzip `zpath` into `dest` via a temporary folder, refusing paths that would escape `dest`; files not in the archive stay."
     tmp = Path(tempfile.mkdtemp(dir=dest, prefix='.unzip-'))
     try:
         with zipfile.ZipFile(zpath) as z:
@@ -175,9 +176,11 @@ def _safe_extract(zpath:Path, dest:Path):
                 if not (tmp/m).resolve().is_relative_to(tmp.resolve()):
                     raise DataError(f"{zpath}: member {m!r} would be written outside {dest}; not extracting it.")
             z.extractall(tmp)
-        for p in tmp.iterdir():
-            if (dest/p.name).exists(): shutil.rmtree(dest/p.name) if (dest/p.name).is_dir() else (dest/p.name).unlink()
-            p.rename(dest/p.name)
+        for p in sorted(tmp.rglob('*')):  # merge: replace the archive's files, keep everything else in dest
+            if p.is_dir(): continue
+            target = dest/p.relative_to(tmp)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(p, target)
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 def download_usenhance(dest='usenhance',   # folder to download into and unpack in
@@ -202,7 +205,11 @@ def download_usenhance(dest='usenhance',   # folder to download into and unpack 
             if md5 and _md5(tmp) != md5:
                 tmp.unlink(); raise DataError(f"{name}: checksum mismatch after download from {url}; run again.")
             tmp.rename(out)
-        if extract and out.suffix.lower() == '.zip': _safe_extract(out, dest)
+        marker = dest/f'.{name}.extracted'   # which version of the archive was unpacked: unpack each version once
+        stamp = md5 or f"{out.stat().st_size} {out.stat().st_mtime_ns}"
+        if extract and out.suffix.lower() == '.zip' and not (marker.is_file() and marker.read_text() == stamp):
+            _safe_extract(out, dest)
+            marker.write_text(stamp)
     return dest
 
 # %% ../nbs/01_data.ipynb #640c1d1b
@@ -260,6 +267,40 @@ class PairedDataset(Dataset):
         low, high = map(to_tensor, self.load(i))
         if self.augment and torch.rand(1, generator=self.rng).item() < 0.5: low, high = low.flip(-1), high.flip(-1)
         return low, high
+
+# %% ../nbs/01_data.ipynb #e381ef95
+def _header(path:Path)->tuple:
+    "(width, height) of an image file after verifying its structure, or an error message."
+    try:
+        with Image.open(path) as im:
+            size, mode = im.size, im.mode
+            im.verify()  # reads the whole file and checks its structure (PNG: chunk checksums) without decoding
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        return None, f"{path}: cannot be read as an image ({e}); the file may be truncated or not an image"
+    if mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'): return None, f"{path}: {mode} is a 16-bit/32-bit image, not 8-bit grayscale"
+    return size, None
+
+def check_pairs(pairs,                # list of `Pair`
+                registered:bool=True, # also check each pair's registered reference, where there is one
+               )->int:                # the number of files checked
+    "Verify every image file of `pairs` and the sizes within each pair before anything trains; a `DataError` lists all problems."
+    problems, n = [], 0
+    for p in pairs:
+        paths = [p.low, p.high] + ([p.high.parent.parent/REGISTERED/p.name] if registered else [])
+        sizes = []
+        for path in paths:
+            if path.name == p.name and path.parent.name == REGISTERED and not path.is_file(): continue  # optional
+            size, err = _header(path); n += 1
+            if err: problems.append(err)
+            else: sizes.append((path, size))
+        if len({s for _, s in sizes}) > 1:
+            problems.append(f"pair {p.organ}/{p.name}: sizes differ (width x height): " +
+                            ', '.join(f"{path} is {s[0]}x{s[1]}" for path, s in sizes))
+    if problems:
+        raise DataError(f"{len(problems)} problem(s) among {n} image files:\n" + '\n'.join(problems[:20]) +
+                        (f"\n... and {len(problems) - 20} more" if len(problems) > 20 else '') +
+                        "\nRe-download or re-export these files, or move their pairs out of the data folder.")
+    return n
 
 # %% ../nbs/01_data.ipynb #506b1092
 def _seed_worker(worker_id:int):
