@@ -16,8 +16,8 @@ from .core import Config, ImageError, read_gray, to_tensor, default_device, show
 
 # %% auto #0
 __all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'SAMPLE_DIR', 'ZENODO_RECORD', 'DataError', 'Pair', 'train_dir', 'find_pairs',
-           'registered_pairs', 'split_pairs', 'list_images', 'download_usenhance', 'PairedDataset', 'check_pairs',
-           'make_loader', 'get_splits', 'first_per_organ', 'show_pairs', 'show_histograms']
+           'registered_pairs', 'split_pairs', 'list_images', 'download_usenhance', 'PairedDataset', 'read_header',
+           'check_pairs', 'make_loader', 'get_splits', 'first_per_organ', 'show_pairs', 'show_histograms']
 
 # %% ../nbs/01_data.ipynb #68cea32c
 ORGANS = ('breast', 'carotid', 'kidney', 'liver', 'thyroid')  # the five organ folders of USEnhance
@@ -269,8 +269,8 @@ class PairedDataset(Dataset):
         return low, high
 
 # %% ../nbs/01_data.ipynb #e381ef95
-def _header(path:Path)->tuple:
-    "(width, height) of an image file after verifying its structure, or an error message."
+def read_header(path)->tuple:
+    "((width, height), None) for an image file whose structure verifies, else (None, what is wrong with it)."
     try:
         with Image.open(path) as im:
             size, mode = im.size, im.mode
@@ -290,7 +290,7 @@ def check_pairs(pairs,                # list of `Pair`
         sizes = []
         for path in paths:
             if path.name == p.name and path.parent.name == REGISTERED and not path.is_file(): continue  # optional
-            size, err = _header(path); n += 1
+            size, err = read_header(path); n += 1
             if err: problems.append(err)
             else: sizes.append((path, size))
         if len({s for _, s in sizes}) > 1:

@@ -12,24 +12,27 @@ import torch.nn.functional as F
 from torch import nn
 from fastprogress.fastprogress import progress_bar
 
-from .core import default_device, read_gray, write_gray, to_tensor, to_uint8
-from .data import list_images
-from .train import autocast
-from .evaluate import load_generator
+from .core import ConfigError, ImageError, default_device, read_gray, write_gray, to_tensor, to_uint8
+from .data import DataError, list_images, read_header
+from .checkpoint import autocast, load_generator  # not the trainer: inference imports only what it uses
 from .winograd import winograd_generator
 
 # %% auto #0
-__all__ = ['size_multiple', 'pad_to_multiple', 'tile_starts', 'blend_window', 'run_tiled', 'enhance_image', 'enhance_batch',
-           'enhance_paths']
+__all__ = ['size_multiple', 'min_side', 'pad_to_multiple', 'tile_starts', 'check_tiling', 'blend_window', 'run_tiled',
+           'enhance_image', 'enhance_batch', 'enhance_paths']
 
 # %% ../nbs/10_enhance.ipynb #3d4c4c73
 def size_multiple(g_h:nn.Module)->int:
     "The multiple the input sides must have: 2**depth for a U-Net, else 4."
     return 2 ** g_h.depth if hasattr(g_h, 'depth') else 4
 
-def pad_to_multiple(x:torch.Tensor, m:int)->torch.Tensor:
-    "Pad (N, C, H, W) at the bottom/right up to multiples of `m` (reflect where possible, else replicate)."
-    ph, pw = -x.shape[-2] % m, -x.shape[-1] % m
+def min_side(g_h:nn.Module)->int:
+    "The smallest input side the generator takes: 2**depth for a U-Net, else 8 (two halvings leave 2 pixels to pad)."
+    return 2 ** g_h.depth if hasattr(g_h, 'depth') else 8
+
+def pad_to_multiple(x:torch.Tensor, m:int, least:int=0)->torch.Tensor:
+    "Pad (N, C, H, W) at the bottom/right up to multiples of `m`, and at least `least` (reflect where possible, else replicate)."
+    ph, pw = (max(-s % m, least - s + (-least % m)) if s < least else -s % m for s in x.shape[-2:])
     if not (ph or pw): return x
     mode = 'reflect' if ph < x.shape[-2] and pw < x.shape[-1] else 'replicate'
     return F.pad(x, (0, pw, 0, ph), mode=mode)
@@ -42,6 +45,20 @@ def tile_starts(n:int, tile:int, step:int)->list[int]:
     if starts[-1] + tile < n: starts.append(n - tile)
     return starts
 
+def check_tiling(g_h:nn.Module,         # the generator that will see the tiles
+                 tile:int|None,         # tile side (None: no tiling)
+                 overlap:int|None=None, # overlap between tiles (None: 32, or half the tile for tiles under 64)
+                )->int|None:            # the overlap to use
+    "Refuse a tile side the generator cannot take, or an overlap that leaves no step between tiles."
+    if tile is None: return overlap
+    m, lo = size_multiple(g_h), min_side(g_h)
+    if isinstance(tile, bool) or not isinstance(tile, int) or tile < lo or tile % m:
+        raise ConfigError(f"tile={tile!r}: this generator takes tiles whose side is a multiple of {m} and at least {lo} "
+                          f"(e.g. {max(lo, 256)}); leave the tile out to enhance whole images")
+    overlap = min(32, tile // 2) if overlap is None else overlap
+    if not 0 <= overlap < tile: raise ConfigError(f"overlap={overlap}: must be >= 0 and smaller than the tile ({tile})")
+    return overlap
+
 def blend_window(tile:int, overlap:int)->torch.Tensor:
     "(tile, tile) weights: 1 inside, falling linearly towards the border across `overlap` pixels."
     i = torch.arange(tile, dtype=torch.float32)
@@ -52,6 +69,7 @@ def blend_window(tile:int, overlap:int)->torch.Tensor:
 @torch.inference_mode()
 def run_tiled(g_h:nn.Module, x:torch.Tensor, tile:int, overlap:int, batch_size:int=8)->torch.Tensor:
     "Apply g_h to (1, 1, H, W) `x` in overlapping tiles (sides already multiples of the size multiple)."
+    if batch_size < 1: raise ConfigError(f"batch_size={batch_size}: must be >= 1")
     H, W = x.shape[-2:]
     th, tw = min(tile, H), min(tile, W)
     ys, xs = tile_starts(H, th, th - overlap), tile_starts(W, tw, tw - overlap)
@@ -71,19 +89,20 @@ def run_tiled(g_h:nn.Module, x:torch.Tensor, tile:int, overlap:int, batch_size:i
 def enhance_image(g_h:nn.Module,           # a trained G_H (see `load_generator`)
                   img:np.ndarray,          # (H, W) uint8 low-quality image, any size
                   tile:int|None=None,      # enhance in tiles of this side when the image is larger (None: whole)
-                  overlap:int=32,          # overlap between tiles, in pixels
+                  overlap:int|None=None,   # overlap between tiles, in pixels (None: see `check_tiling`)
                   amp:bool=False,          # fp16 (CUDA) / bf16 (CPU) autocast
                  )->np.ndarray:
     "The enhanced (H, W) uint8 image."
     return enhance_batch(g_h, img[None], tile, overlap, amp)[0]
 
 @torch.inference_mode()
-def enhance_batch(g_h:nn.Module, imgs:np.ndarray, tile:int|None=None, overlap:int=32, amp:bool=False)->np.ndarray:
+def enhance_batch(g_h:nn.Module, imgs:np.ndarray, tile:int|None=None, overlap:int|None=None, amp:bool=False)->np.ndarray:
     "Enhance (N, H, W) uint8 images of one size in one batch (tiled one by one when `tile` is smaller)."
+    overlap = check_tiling(g_h, tile, overlap)
     device = next(g_h.parameters()).device
     N, H, W = imgs.shape
     x = torch.stack([to_tensor(i) for i in imgs]).to(device)  # (N, 1, H, W) in [-1, 1]
-    x = pad_to_multiple(x, size_multiple(g_h))
+    x = pad_to_multiple(x, size_multiple(g_h), min_side(g_h))
     with autocast(device, amp):
         if tile is None or max(x.shape[-2:]) <= tile: y = g_h(x).float()
         else: y = torch.cat([run_tiled(g_h, xi[None], tile, overlap) for xi in x])
@@ -91,31 +110,49 @@ def enhance_batch(g_h:nn.Module, imgs:np.ndarray, tile:int|None=None, overlap:in
 
 # %% ../nbs/10_enhance.ipynb #9996a1c9
 def enhance_paths(checkpoint,              # a run's last.pt or best.pt
-                  src,                     # a PNG file or a folder of PNGs
-                  out_dir,                 # where the enhanced PNGs go (same file names); not the input folder
+                  src,                     # an image file or a folder of PNGs
+                  out_dir,                 # where the enhanced PNGs go (same names, .png); not the input folder
                   device=None,             # default: `default_device()`
-                  batch_size:int=8,
+                  batch_size:int=8,        # images per forward pass
                   tile:int|None=None,      # tile side for large images (None: whole images)
                   amp:bool|None=None,      # None: on for CUDA
                   winograd:bool|None=None, # Winograd 3x3 convolutions (notebook 09a); None: on for a CPU
-                 )->list[Path]:
-    "Enhance `src` with `checkpoint` into `out_dir`; returns the written paths."
+                  skip_bad:bool=False,     # skip unreadable images (returned in `skipped`) instead of stopping
+                 )->tuple[list[Path], dict]: # (written paths, {skipped input: why})
+    "Enhance `src` with `checkpoint` into `out_dir`; returns the written paths and the skipped inputs."
     src, out_dir = Path(src), Path(out_dir)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size={batch_size!r}: must be a whole number >= 1")
+    if not src.exists(): raise DataError(f"{src}: no such file or folder")
     files = [src] if src.is_file() else list_images(src)
-    in_dirs = {f.parent.resolve() for f in files}
-    if out_dir.resolve() in in_dirs:
-        raise ValueError(f"{out_dir} holds the input images; choose another output folder so no input is overwritten")
+    if out_dir.resolve() in {f.parent.resolve() for f in files}:
+        raise DataError(f"{out_dir} holds the input images; choose another output folder so no input is overwritten")
+    by_size, skipped = defaultdict(list), {}
+    for f in files:                       # group equal sizes into batches; find unreadable files before any work
+        size, err = read_header(f)
+        if err: skipped[f] = err
+        else: by_size[size].append(f)
+    if skipped and not skip_bad:
+        raise DataError(f"{len(skipped)} of {len(files)} input image(s) cannot be read:\n" + '\n'.join(skipped.values()) +
+                        "\nFix or remove them, or pass --skip_bad (skip_bad=True) to enhance the others.")
     device = torch.device(device) if device is not None else default_device()
     amp = device.type == 'cuda' if amp is None else amp
     g, _ = load_generator(checkpoint, device)
+    check_tiling(g, tile)
     if winograd is None: winograd = device.type == 'cpu'
     if winograd: g = winograd_generator(g)
-    by_size = defaultdict(list)
-    for f in files: by_size[read_gray(f).shape].append(f)  # group equal sizes into batches
     batches = [group[i:i+batch_size] for group in by_size.values() for i in range(0, len(group), batch_size)]
     written = []
     for chunk in progress_bar(batches, leave=False):
-        outs = enhance_batch(g, np.stack([read_gray(f) for f in chunk]), tile, amp=amp)
-        for f, o in zip(chunk, outs):
-            write_gray(out_dir/f.name, o); written.append(out_dir/f.name)
-    return written
+        imgs = {}
+        for f in chunk:
+            try: imgs[f] = read_gray(f)
+            except ImageError as e:       # a file whose header was fine but whose pixels cannot be decoded
+                if not skip_bad: raise
+                skipped[f] = str(e)
+        if not imgs: continue
+        outs = enhance_batch(g, np.stack(list(imgs.values())), tile, amp=amp)
+        for f, o in zip(imgs, outs):
+            dest = out_dir/(f.stem + '.png')
+            write_gray(dest, o); written.append(dest)
+    return written, skipped

@@ -17,23 +17,12 @@ from skimage.restoration import denoise_nl_means
 from .core import Config, default_device, show_images, to_tensor, to_uint8
 from .data import Pair, PairedDataset, first_per_organ, get_splits, registered_pairs
 from .metrics import image_metrics
-from .train import build_generator, load_checkpoint, autocast
+from .checkpoint import autocast, load_checkpoint, load_generator
 
 # %% auto #0
-__all__ = ['REFERENCES', 'NOT_LEARNED', 'TEXTURE', 'ACQUIRED', 'STAGES', 'load_generator', 'evaluate_method', 'generator_fn',
-           'nlm_filter', 'tune_nlm', 'perceptual_backbone', 'summarize', 'comparison_figure',
-           'perception_distortion_plot', 'load_methods', 'evaluate_runs', 'write_results', 'Explorer', 'explorer']
-
-# %% ../nbs/09_evaluate.ipynb #41835fd2
-def load_generator(path, device='cpu')->tuple[nn.Module, Config]:
-    "The enhancing generator G_H of a checkpoint (last.pt or best.pt), in eval mode, and the run's Config."
-    s = load_checkpoint(path, map_location='cpu')
-    cfg = Config(**s['config'])
-    if 'g_h' in s: sd = s['g_h']
-    else: sd = {k[len('g_h.'):]: v for k, v in s['nets'].items() if k.startswith('g_h.')}
-    g = build_generator(cfg)
-    g.load_state_dict(sd)
-    return g.to(device).eval(), cfg
+__all__ = ['REFERENCES', 'NOT_LEARNED', 'TEXTURE', 'ACQUIRED', 'STAGES', 'evaluate_method', 'generator_fn', 'nlm_filter',
+           'tune_nlm', 'perceptual_backbone', 'summarize', 'comparison_figure', 'perception_distortion_plot',
+           'load_methods', 'evaluate_runs', 'write_results', 'Explorer', 'explorer']
 
 # %% ../nbs/09_evaluate.ipynb #e9c850e9
 REFERENCES = {'registered': 'the registered high-quality image', 'high': 'the high-quality image as acquired'}

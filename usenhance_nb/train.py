@@ -4,8 +4,7 @@
 
 # %% ../nbs/08_train.ipynb #2b34f1a5
 from __future__ import annotations
-import csv, dataclasses, math, os, random, tempfile, time
-from contextlib import nullcontext
+import csv, dataclasses, math, random, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -13,9 +12,11 @@ from torch import nn
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import master_bar, progress_bar
 
-from .core import Config, default_device, show_images
-from .data import PairedDataset, first_per_organ, get_splits, make_loader
-from .generator import Generator, UNetGenerator, unet_depth
+from .core import Config, ConfigError, atomic_write, check_config, default_device, show_images
+from .data import PairedDataset, check_pairs, first_per_organ, get_splits, make_loader
+# checkpoints, the generator and autocast live in 07a_checkpoint (what inference needs); importing them from
+# here keeps `from usenhance_nb.train import load_checkpoint` working
+from .checkpoint import autocast, build_generator, load_checkpoint, remove_partial, save_checkpoint
 from .discriminator import Discriminator
 from .perceptual import PerceptualLoss
 from .losses import (lsgan_loss, adv_inputs, adversarial_loss, cycle_loss, identity_loss, discriminator_loss,
@@ -23,17 +24,11 @@ from .losses import (lsgan_loss, adv_inputs, adversarial_loss, cycle_loss, ident
 from .metrics import batch_metrics
 
 # %% auto #0
-__all__ = ['build_generator', 'build_models', 'ImagePool', 'cyclegan_forward', 'pix2pix_forward', 'discriminator_terms',
-           'term_weights', 'probe', 'save_checkpoint', 'load_checkpoint', 'rng_state', 'set_rng_state', 'autocast',
-           'validate', 'plot_history', 'sample_grid', 'plot_training', 'DivergenceError', 'Trainer', 'write_log']
+__all__ = ['RUN_FILES', 'FIGURES', 'build_models', 'ImagePool', 'cyclegan_forward', 'pix2pix_forward', 'discriminator_terms',
+           'term_weights', 'probe', 'rng_state', 'set_rng_state', 'validate', 'plot_history', 'sample_grid',
+           'plot_training', 'DivergenceError', 'RunFolderError', 'check_run_folder', 'Trainer', 'write_log']
 
 # %% ../nbs/08_train.ipynb #0dfae840
-def build_generator(cfg:Config)->nn.Module:
-    "The enhancing generator G_H of `cfg.model`."
-    if cfg.model == 'cyclegan': return Generator(1, 1, cfg.ngf, cfg.n_blocks)
-    if cfg.model == 'pix2pix': return UNetGenerator(1, 1, cfg.ngf, depth=unet_depth(cfg.image_size))
-    raise ValueError(f"unknown model {cfg.model!r}; use 'cyclegan' or 'pix2pix'")
-
 def build_models(cfg:Config)->nn.ModuleDict:
     "The networks of `cfg.model`: g_h, g_l, d_h, d_l for 'cyclegan'; g_h, d_h for 'pix2pix'."
     if cfg.model == 'cyclegan':
@@ -113,26 +108,6 @@ def probe(nets, phi, cfg:Config, low, high)->dict:
                    gh_to_low=float((fake_h - low).abs().mean()), gh_to_high=float((fake_h - high).abs().mean()))
     return out
 
-# %% ../nbs/08_train.ipynb #e5f3e172
-def save_checkpoint(state:dict, path):
-    "Write `state` with torch.save to a temp file, then rename it over `path` (atomic on one file system)."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.pt.tmp', dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-def load_checkpoint(path, map_location='cpu')->dict:
-    "Load a checkpoint as plain data (weights_only=True: nothing in the file is executed)."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path}: no checkpoint here; train first or check the run folder")
-    return torch.load(path, map_location=map_location, weights_only=True)
-
 # %% ../nbs/08_train.ipynb #7905cb80
 def rng_state(gens:list[torch.Generator])->dict:
     "Every random state a training run draws from (global ones and `gens`), as tensors and plain Python values."
@@ -148,13 +123,6 @@ def set_rng_state(s:dict, gens:list[torch.Generator]):
     torch.set_rng_state(s['torch'])
     if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
     for g, st in zip(gens, s['gens']): g.set_state(st)
-
-# %% ../nbs/08_train.ipynb #1b0775f5
-def autocast(device, enabled:bool):
-    "Mixed precision on CUDA (fp16, with a GradScaler) or CPU (bf16) when `enabled`, else a no-op."
-    device = torch.device(device)
-    if not enabled: return nullcontext()
-    return torch.autocast(device.type, dtype=torch.float16 if device.type == 'cuda' else torch.bfloat16)
 
 # %% ../nbs/08_train.ipynb #2fe070b0
 @torch.inference_mode()
@@ -221,6 +189,31 @@ def plot_training(history:list[dict], title:str='Training'):
 class DivergenceError(RuntimeError):
     "Raised when a loss becomes NaN or infinite; the last good checkpoint is kept."
 
+class RunFolderError(ValueError):
+    "A run folder that cannot be used as asked; the message says which option to pass."
+
+RUN_FILES = ('last.pt', 'best.pt', 'log.csv')                # a folder holding any of these holds a run
+FIGURES = ('curves.png', 'training.png', 'samples.png')
+
+def check_run_folder(out,               # the run folder
+                     resume:bool,       # continue the run it holds
+                     overwrite:bool,    # start over, replacing the run it holds
+                    ):
+    "Refuse to train into `out` when that would silently replace a run, or resume one that is not there."
+    out = Path(out)
+    held = [f for f in RUN_FILES if (out/f).exists()]
+    if resume and overwrite: raise RunFolderError(f"resume and overwrite exclude each other: --resume continues the run in {out}, --overwrite replaces it")
+    if not held or overwrite: return
+    if not resume:
+        log = out/'log.csv'
+        n = max(0, len(log.read_text().splitlines()) - 1) if log.is_file() else None
+        raise RunFolderError(f"{out} already holds a run ({', '.join(held)}" + (f'; {n} epochs logged' if n is not None else '') +
+                             "): pass --resume to continue it, or --overwrite to start over and replace it (in Python: "
+                             "resume=True or overwrite=True), or choose another run folder.")
+    if not (out/'last.pt').exists():
+        raise RunFolderError(f"{out} holds {', '.join(held)} but no last.pt to continue from: pass --overwrite to start "
+                             "over, or choose another run folder.")
+
 # %% ../nbs/08_train.ipynb #9f0178be
 class Trainer:
     "Train a `Config` on a data folder, with validation, checkpoints and exact resume."
@@ -229,17 +222,29 @@ class Trainer:
                  out_dir,                     # run folder: config, log, checkpoints, figures
                  device=None,                 # default: `default_device()`
                  resume:bool=False,           # continue from out_dir/last.pt if it exists
+                 overwrite:bool=False,        # start over in a run folder that holds a run, replacing it
                  phi:nn.Module|None=None,     # perceptual loss; default: PerceptualLoss(cfg.lpips_net)
                 ):
-        self.cfg, self.out = cfg, Path(out_dir)
+        self.cfg, self.out, self.resume, self.overwrite = check_config(cfg), Path(out_dir), resume, overwrite
+        check_run_folder(self.out, resume, overwrite)
+        removed = remove_partial(self.out)
+        if removed: print(f"removed {len(removed)} temporary file(s) an interrupted save left in {self.out}")
         self.device = torch.device(device) if device is not None else default_device()
         self.amp = cfg.amp if cfg.amp is not None else self.device.type == 'cuda'
         torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
         self.splits = get_splits(data_root, cfg)
+        found = [p for part in self.splits.values() for p in part]
+        print(f"checked {check_pairs(found)} image files of {len(found)} pairs in {data_root}: all readable, pair sizes match")
+        self.valid_pairs = self.splits['valid'] or self.splits['train']
+        if not self.splits['valid']:
+            warnings.warn(f"no validation pairs ({len(found)} pairs, val_frac={cfg.val_frac}): validating on the "
+                          f"{len(self.splits['train'])} training pairs, so the validation metrics measure how well they "
+                          "are fitted, not how well the model generalises. More pairs or a larger val_frac give a real "
+                          "validation split.", stacklevel=2)
         self.train_dl = make_loader(self.splits['train'], cfg, shuffle=True, device=self.device)
         # the loader's shuffling and the dataset's flips draw from their own generators: saved with the checkpoint
         self.data_gens = [self.train_dl.generator, self.train_dl.dataset.rng]
-        self.valid_dl = make_loader(self.splits['valid'], cfg, shuffle=False, device=self.device)
+        self.valid_dl = make_loader(self.valid_pairs, cfg, shuffle=False, device=self.device)
         self.nets = build_models(cfg).to(self.device)
         needs_phi = cfg.model == 'cyclegan' and cfg.perceptual != 'none' and cfg.lambda_per
         self.phi = (phi or PerceptualLoss(cfg.lpips_net)).to(self.device) if needs_phi else None
@@ -282,8 +287,8 @@ class Trainer:
         # everything but the number of epochs must match: resuming may extend a run, not change it
         diff = {k: (v, getattr(self.cfg, k)) for k, v in s['config'].items() if k != 'epochs' and getattr(self.cfg, k) != v}
         if diff:
-            raise ValueError(f"{path} was trained with a different config (saved, now): {diff}; "
-                             "resume with the same config or start a new run folder")
+            raise RunFolderError(f"{path} was trained with a different config (saved, now): {diff}; resume with the "
+                                 "same config, or pass --overwrite to start over, or choose another run folder")
         self.nets.load_state_dict(s['nets'])
         for k in ('opt_g', 'opt_d', 'sched_g', 'sched_d', 'scaler'): getattr(self, k).load_state_dict(s[k])
         for k, imgs in s['pools'].items(): self.pools[k].images = list(imgs)
@@ -315,6 +320,17 @@ class Trainer:
     def fit(self, epochs:int|None=None)->list[dict]:
         "Train up to `epochs` (default cfg.epochs) in total, resuming from self.epoch; returns the history."
         epochs = self.cfg.epochs if epochs is None else epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError(f"epochs={epochs!r}: must be a whole number >= 1")
+        if self.epoch > epochs:
+            raise RunFolderError(f"{self.out} already holds {self.epoch} epochs, more than epochs={epochs}: a run cannot be "
+                                 f"shortened. Its last.pt and best.pt are usable as they are; pass --epochs above {self.epoch} "
+                                 "to extend it, or --overwrite to start over.")
+        if self.epoch == epochs:
+            print(f"nothing to train: {self.out} already holds all {epochs} epochs (a larger --epochs extends the run)")
+            return self.history
+        if self.overwrite and self.epoch == 0:
+            for f in RUN_FILES + FIGURES: (self.out/f).unlink(missing_ok=True)
         self.out.mkdir(parents=True, exist_ok=True)
         self.cfg.save(self.out/'config.json')
         mb = master_bar(range(self.epoch, epochs))
@@ -328,8 +344,7 @@ class Trainer:
                 n += 1  # losses stay on the device until the epoch ends: no host-device sync per step
             losses = {k: (v / max(n, 1)).item() for k, v in sums.items()}
             bad = [k for k, v in losses.items() if not math.isfinite(v)]
-            if bad: raise DivergenceError(f"epoch {epoch + 1}: {bad} became NaN/inf; stopped. {self.out/'last.pt'} "
-                                          "still holds the last good epoch: lower the learning rates or switch off amp")
+            if bad: raise DivergenceError(self._divergence(epoch + 1, bad))
             self.sched_g.step(); self.sched_d.step()
             self.epoch = epoch + 1
             with autocast(self.device, self.amp):
@@ -345,11 +360,20 @@ class Trainer:
         if self.history: self.save_figures()
         return self.history
 
+    def _divergence(self, epoch:int, bad:list)->str:
+        "What happened and what the user can do about it, as things stand in the run folder."
+        c, last = self.cfg, self.out/'last.pt'
+        kept = (f"{last} holds the last good epoch ({self.epoch}), left as it was" if self.epoch and last.exists()
+                else "no epoch finished, so there is no checkpoint")
+        fix = (f'start again with lower learning rates (e.g. --set "lr_g={c.lr_g/2:g} lr_d={c.lr_d/2:g}") and --overwrite'
+               + (', or without mixed precision (--set amp=False)' if self.amp else ''))
+        return f"epoch {epoch}: {bad} became NaN/inf; stopped. {kept}. To go on: {fix}."
+
     def save_figures(self):
         "curves.png (validation metrics per epoch), training.png (`plot_training`), samples.png (low / enhanced / high)."
-        for name, fig in (('curves.png', plot_history(self.history, f'Validation: {self.out.name}')),
-                          ('training.png', plot_training(self.history, f'Training: {self.out.name}')),
-                          ('samples.png', sample_grid(self.nets.g_h, self.splits['valid'], self.cfg, self.device))):
+        for name, fig in zip(FIGURES, (plot_history(self.history, f'Validation: {self.out.name}'),
+                                       plot_training(self.history, f'Training: {self.out.name}'),
+                                       sample_grid(self.nets.g_h, self.valid_pairs, self.cfg, self.device))):
             fig.savefig(self.out/name, dpi=80, bbox_inches='tight'); plt.close(fig)
 
     def _save_epoch(self, row:dict):
@@ -363,9 +387,6 @@ class Trainer:
 # %% ../nbs/08_train.ipynb #ab448ec7
 def write_log(history:list[dict], path):
     "The history as a CSV file, one row per epoch (rewritten whole, atomically)."
-    path = Path(path)
-    tmp = path.with_suffix('.csv.tmp')
-    with open(tmp, 'w', newline='') as f:
+    with atomic_write(path, 'w', newline='') as f:
         w = csv.DictWriter(f, fieldnames=list(history[0]))
         w.writeheader(); w.writerows(history)
-    os.replace(tmp, path)
