@@ -116,7 +116,7 @@ _WORDS = {'int': 'a whole number', 'float': 'a number', 'bool': 'True or False',
 def _pos(v): return v >= 1
 def _finite(v): return v is None or not isinstance(v, (int, float)) or math.isfinite(v)
 _RULES = {  # field: (test, what the value must be); run only on values of the right type
-    'image_size': (lambda v: v >= 4 and v % 4 == 0, 'a multiple of 4 and at least 4 (the generator downsamples twice)'),
+    'image_size': (lambda v: v >= 8 and v % 4 == 0, 'a multiple of 4 and at least 8 (the generator halves it twice)'),
     'val_frac': (lambda v: 0 <= v < 1, 'in [0, 1)'), 'test_frac': (lambda v: 0 <= v < 1, 'in [0, 1)'),
     'seed': (lambda v: v >= 0, '>= 0'), 'num_workers': (lambda v: v >= 0, '>= 0'), 'pool_size': (lambda v: v >= 0, '>= 0'),
     'ngf': (_pos, '>= 1'), 'ndf': (_pos, '>= 1'), 'n_blocks': (lambda v: v >= 0, '>= 0'),
