@@ -4,20 +4,24 @@
 
 # %% ../nbs/11_cli.ipynb #64f60557
 from __future__ import annotations
-import ast, dataclasses
+import ast, dataclasses, errno, os, sys
+from functools import wraps
 from pathlib import Path
-from fastcore.script import call_parse, Param, store_true
+from fastcore.script import call_parse, is_cli, Param, store_true
 
-from .core import Config, PRESETS, VARIANTS, get_config
-from .data import REGISTERED
+from .core import Config, ConfigError, ImageError, NoSpaceError, PRESETS, VARIANTS, get_config
+from .data import REGISTERED, DataError
+from .checkpoint import CheckpointError
 from .simulate import HANDHELD, HIGH_END, OTHER_DEVICES, as_misregistration, write_dataset
-from .train import Trainer
+from .train import Trainer, DivergenceError, RunFolderError, RUN_FILES, FIGURES
 from .evaluate import evaluate_runs, summarize
 from .enhance import enhance_paths
 from .winograd import reuse_freed_memory
 
 # %% auto #0
-__all__ = ['parse_overrides', 'usenhance_simulate', 'usenhance_train', 'usenhance_eval', 'usenhance_enhance', 'usenhance_demo']
+__all__ = ['PACKAGE_ERRORS', 'FILE_ERRORS', 'SPLITS', 'parse_overrides', 'is_user_error', 'debug_requested', 'command',
+           'usenhance_simulate', 'usenhance_train', 'parse_checkpoints', 'usenhance_eval', 'usenhance_enhance',
+           'usenhance_demo']
 
 # %% ../nbs/11_cli.ipynb #f5d685c3
 def parse_overrides(text:str|None)->dict:
@@ -26,9 +30,9 @@ def parse_overrides(text:str|None)->dict:
     fields = {f.name: f for f in dataclasses.fields(Config)}
     out = {}
     for item in text.split():
-        if '=' not in item: raise ValueError(f"override {item!r} is not of the form field=value")
+        if '=' not in item: raise ConfigError(f"override {item!r} is not of the form field=value")
         k, v = item.split('=', 1)
-        if k not in fields: raise ValueError(f"unknown config field {k!r}; valid fields: {sorted(fields)}")
+        if k not in fields: raise ConfigError(f"unknown config field {k!r}; valid fields: {sorted(fields)}")
         if k in ('organs', 'betas'): out[k] = tuple(_literal(x) for x in v.split(',')) if v != 'None' else None
         else: out[k] = _literal(v)
     return out
@@ -37,8 +41,39 @@ def _literal(v:str):
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): return v
 
+# %% ../nbs/11_cli.ipynb #c026350e
+PACKAGE_ERRORS = (ConfigError, DataError, ImageError, CheckpointError, RunFolderError, DivergenceError, NoSpaceError)
+FILE_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+def is_user_error(e:BaseException)->bool:
+    "Whether `e`'s message is meant for the user (see above), rather than a bug's."
+    if isinstance(e, PACKAGE_ERRORS + FILE_ERRORS): return True
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC: return True
+    if isinstance(e, ValueError):  # one the package raised itself, not one from deep inside a library
+        tb = e.__traceback__
+        while tb is not None and tb.tb_next is not None: tb = tb.tb_next
+        return tb is not None and Path(tb.tb_frame.f_code.co_filename).parent.name == 'usenhance_nb'
+    return False
+
+def debug_requested()->bool:
+    "Whether the environment asks for tracebacks (USENHANCE_DEBUG set to anything but '', 0, false or no)."
+    return os.environ.get('USENHANCE_DEBUG', '').strip().lower() not in ('', '0', 'false', 'no')
+
+def command(func):
+    "fastcore's `call_parse`; run from the console, a user error prints `error: <message>` and exits with status 2."
+    @wraps(func)
+    def run(*args, **kwargs):
+        if not is_cli(cli): return func(*args, **kwargs)  # not this command run from the console: errors propagate
+        try: return func(*args, **kwargs)
+        except Exception as e:
+            if not is_user_error(e) or kwargs.get('debug') or debug_requested(): raise
+            print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+    cli = call_parse(run)  # is_cli(cli): this very command is running from the console (not, say, inside nbdev_test)
+    return cli
+
 # %% ../nbs/11_cli.ipynb #2bf8afd6
-@call_parse
+@command
 def usenhance_simulate(out:str,                        # folder to write (USEnhance layout: train_datasets/, test_datasets/)
                        n_per_organ:int=20,             # pairs per organ
                        size:int=256,                   # image side in pixels (multiple of 4)
@@ -47,8 +82,13 @@ def usenhance_simulate(out:str,                        # folder to write (USEnha
                        misreg:str='cross-device',      # motion between the two scans: none, small, cross-device or large
                        scale:float=1.0,                # multiply the level's motion and speckle decorrelation by this
                        other_devices:store_true=False, # simulate the second pair of devices (OTHER_DEVICES) instead
+                       debug:store_true=False,         # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                       ):
     "Write synthetic paired ultrasound phantoms in the layout of the USEnhance challenge data."
+    bad = [f"{k}={v!r}: must be {what}" for k, v, ok, what in (
+        ('n_per_organ', n_per_organ, n_per_organ >= 1, '>= 1'), ('n_test', n_test, n_test >= 0, '>= 0'),
+        ('size', size, size >= 8 and size % 4 == 0, 'a multiple of 4 and at least 8')) if not ok]
+    if bad: raise ConfigError('; '.join(bad))
     m = as_misregistration(misreg).scaled(scale)
     root = write_dataset(out, n_per_organ=n_per_organ, size=size, seed=seed, n_test=n_test, misreg=m,
                          devices=OTHER_DEVICES if other_devices else (HIGH_END, HANDHELD))
@@ -57,63 +97,89 @@ def usenhance_simulate(out:str,                        # folder to write (USEnha
           f"high-quality references in <organ>/{REGISTERED}/ for evaluation")
 
 # %% ../nbs/11_cli.ipynb #4090b50f
-@call_parse
+@command
 def usenhance_train(data:str,                          # data folder in the USEnhance layout (real or synthetic)
                     out:str,                           # run folder (config, log, checkpoints, figures)
                     preset:str='cpu',                  # hardware size: paper, colab, cpu or smoke
                     variant:str='ours',                # Table-2 configuration: ours, pl_translation, pl_cycle, cyclegan, pix2pix
                     epochs:int=None,                   # override the preset's number of epochs
                     set:str=None,                      # more overrides: "field=value field2=value2"
-                    resume:store_true=False,           # continue from OUT/last.pt
+                    resume:store_true=False,           # continue the run in OUT (from OUT/last.pt)
+                    overwrite:store_true=False,        # start over in OUT, replacing the run it holds
                     device:str=None,                   # cuda, cpu, ... (default: best available)
+                    debug:store_true=False,            # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                    ):
     "Train one configuration; an interrupted run continues with --resume."
     reuse_freed_memory()
     over = parse_overrides(set)
     if epochs is not None: over['epochs'] = epochs
     cfg = get_config(preset, variant, **over)
-    tr = Trainer(cfg, data, out, device=device, resume=resume)
+    tr = Trainer(cfg, data, out, device=device, resume=resume, overwrite=overwrite)
     tr.fit()
-    print(f"run folder: {out} (last.pt, best.pt, log.csv, curves.png, samples.png)")
+    held = [f for f in RUN_FILES + ('config.json',) + FIGURES if (Path(out)/f).exists()]
+    print(f"run folder: {out} (epochs: {tr.epoch}; {', '.join(held)})")
 
 # %% ../nbs/11_cli.ipynb #0da4a1ad
-@call_parse
-def usenhance_eval(checkpoints:Param("name=path pairs or paths of checkpoints", str, nargs='+'),
+SPLITS = ('test', 'valid', 'train')
+
+def parse_checkpoints(args:list[str])->dict:
+    "name -> path from `name=path` arguments and bare paths (named after their run folder, or folder/file when that repeats)."
+    items = []
+    for a in args:
+        name, sep, path = a.partition('=')
+        if Path(a).exists() or not sep or not name or '/' in name or os.sep in name: items.append((None, Path(a)))  # a path, '=' or not
+        else: items.append((name, Path(path)))
+    given = [n for n, _ in items if n is not None]
+    def short(p:Path, k:int)->str: return [p.parent.name or p.stem, f"{p.parent.name}/{p.stem}".lstrip('/'), str(p)][k]
+    out = {}
+    for n, p in items:
+        if n is None:
+            k = 0
+            while k < 2 and ([short(q, k) for m, q in items if m is None].count(short(p, k)) > 1 or short(p, k) in given): k += 1
+            n = short(p, k)
+        if n in out: raise ConfigError(f"two checkpoints are named {n!r} ({out[n]} and {p}); give them names: a=PATH b=PATH")
+        out[n] = p
+    return out
+
+@command
+def usenhance_eval(checkpoints:Param("checkpoints: paths, or name=path to choose the name in the tables", str, nargs='+'),
                    data:str='data/sample',              # data folder in the USEnhance layout
                    split:str='test',                    # test, valid or train
                    out:str='runs/eval',                 # where metrics.csv, table.md and comparison.png go
                    win:int=9,                           # LNCC window side
                    no_baselines:store_true=False,       # leave out the low-quality input and non-local means rows
                    device:str=None,
+                   debug:store_true=False,              # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                   ):
     "Table-2-shaped metrics (LNCC, SSIM, PSNR) of checkpoints and baselines on one split of a data folder."
+    if split not in SPLITS: raise ConfigError(f"split={split!r}: choose one of {SPLITS}")
     reuse_freed_memory()
-    ckpts = {}
-    for c in checkpoints:
-        name, _, path = c.rpartition('=') if '=' in c else (Path(c).parent.name, '', c)
-        ckpts[name] = path
+    ckpts = parse_checkpoints(checkpoints)
     rows = evaluate_runs(ckpts, data, split, out, win=win, baselines=not no_baselines, device=device)
     print(summarize(rows).to_markdown())
     print(f"\nper-image metrics: {Path(out)/'metrics.csv'}; tables: {Path(out)/'table.md'}; figure: {Path(out)/'comparison.png'}")
 
 # %% ../nbs/11_cli.ipynb #f03d912a
-@call_parse
+@command
 def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best.pt
-                      src:str,                         # a PNG file or a folder of PNGs
+                      src:str,                         # an image file or a folder of PNGs
                       out:str,                         # output folder (never the input folder)
                       tile:int=None,                   # enhance large images in tiles of this side
                       batch_size:int=8,
                       device:str=None,
                       direct:store_true=False,         # on a CPU, PyTorch's direct convolutions instead of Winograd
+                      skip_bad:store_true=False,       # skip images that cannot be read (listed on stderr) instead of stopping
+                      debug:store_true=False,          # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                      ):
     "Enhance low-quality images of any size with a trained checkpoint, writing PNGs of the same names."
     reuse_freed_memory()
-    written = enhance_paths(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile,
-                            winograd=False if direct else None)
-    print(f"wrote {len(written)} enhanced images to {out}")
+    written, skipped = enhance_paths(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile,
+                                     winograd=False if direct else None, skip_bad=skip_bad)
+    for why in skipped.values(): print(f"skipped {why}", file=sys.stderr)
+    print(f"wrote {len(written)} enhanced images to {out}" + (f"; skipped {len(skipped)} that cannot be read" if skipped else ''))
 
 # %% ../nbs/11_cli.ipynb #43a9e877
-@call_parse
+@command
 def usenhance_demo(out:str='runs/demo',                # output folder
                    preset:str='cpu',                   # hardware size of the models
                    variants:Param("Table-2 configurations to train", str, nargs='+')=('ours',),
@@ -121,6 +187,7 @@ def usenhance_demo(out:str='runs/demo',                # output folder
                    size:int=64,                        # side of the simulated images
                    epochs:int=None,                    # override the preset's epochs
                    device:str=None,
+                   debug:store_true=False,             # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                   ):
     "Simulate paired phantoms, train, evaluate against the baselines; write figure and table to OUT."
     reuse_freed_memory()

@@ -207,7 +207,7 @@ def check_run_folder(out,               # the run folder
     if not resume:
         log = out/'log.csv'
         n = max(0, len(log.read_text().splitlines()) - 1) if log.is_file() else None
-        raise RunFolderError(f"{out} already holds a run ({', '.join(held)}" + (f'; {n} epochs logged' if n is not None else '') +
+        raise RunFolderError(f"{out} already holds a run ({', '.join(held)}" + (f'; epochs logged: {n}' if n is not None else '') +
                              "): pass --resume to continue it, or --overwrite to start over and replace it (in Python: "
                              "resume=True or overwrite=True), or choose another run folder.")
     if not (out/'last.pt').exists():
