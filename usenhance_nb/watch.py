@@ -24,6 +24,6 @@ def watch(trainer:Trainer,       # a `Trainer` (new, or resumed: it continues fr
         trainer.fit(epochs=e)
         clear_output(wait=True)
         figs = [plot_training(trainer.history, f'{trainer.out.name}: epoch {e} of {epochs}')]
-        if samples: figs.append(sample_grid(trainer.nets.g_h, trainer.splits['valid'], trainer.cfg, trainer.device))
+        if samples: figs.append(sample_grid(trainer.nets.g_h, trainer.valid_pairs, trainer.cfg, trainer.device))
         for f in figs: display(f); plt.close(f)
     return trainer.history
