@@ -14,7 +14,7 @@ from .data import REGISTERED, DataError
 from .checkpoint import CheckpointError
 from .simulate import HANDHELD, HIGH_END, OTHER_DEVICES, as_misregistration, write_dataset
 from .train import Trainer, DivergenceError, RunFolderError, RUN_FILES, FIGURES
-from .evaluate import evaluate_runs, summarize
+from .evaluate import REFERENCES, evaluate_runs, summarize
 from .enhance import enhance_paths
 from .winograd import reuse_freed_memory
 
@@ -182,7 +182,7 @@ def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best
 @command
 def usenhance_demo(out:str='runs/demo',                # output folder
                    preset:str='cpu',                   # hardware size of the models
-                   variants:Param("Table-2 configurations to train", str, nargs='+')=('ours',),
+                   variants:Param("Table-2 configurations to train", str, nargs='+')=('ours', 'cyclegan', 'pix2pix'),
                    n_per_organ:int=40,                 # synthetic pairs per organ
                    size:int=64,                        # side of the simulated images
                    epochs:int=None,                    # override the preset's epochs
@@ -197,5 +197,7 @@ def usenhance_demo(out:str='runs/demo',                # output folder
     over = {'image_size': size} | ({'epochs': epochs} if epochs else {})
     for v in variants: Trainer(get_config(preset, v, **over), data, out/v, device=device, resume=True).fit()
     rows = evaluate_runs({v: out/v/'last.pt' for v in variants}, data, 'test', out, device=device)
-    print('\n' + summarize(rows).to_markdown())
-    print(f"\ntable: {out/'table.md'}\nfigure: {out/'comparison.png'}\nper-image metrics: {out/'metrics.csv'}")
+    for ref in dict.fromkeys(r['reference'] for r in rows):  # the registered truth first, where the data has it
+        print(f"\nagainst {REFERENCES[ref]}:\n" + summarize(rows, reference=ref).to_markdown())
+    print(f"\ntable: {out/'table.md'}\nfigures: {out/'comparison.png'}, {out/'perception_distortion.png'}\n"
+          f"per-image metrics: {out/'metrics.csv'}")
