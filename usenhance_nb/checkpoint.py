@@ -4,7 +4,7 @@
 
 # %% ../nbs/07a_checkpoint.ipynb #38b09d55
 from __future__ import annotations
-import dataclasses, pickle
+import dataclasses, importlib, pickle
 from contextlib import nullcontext
 from pathlib import Path
 import torch
@@ -14,8 +14,8 @@ from .core import Config, atomic_write
 from .generator import Generator, UNetGenerator, unet_depth
 
 # %% auto #0
-__all__ = ['CheckpointError', 'save_checkpoint', 'remove_partial', 'load_checkpoint', 'build_generator', 'autocast',
-           'load_generator']
+__all__ = ['BUNDLED_MODEL', 'CheckpointError', 'save_checkpoint', 'remove_partial', 'load_checkpoint', 'build_generator',
+           'autocast', 'load_generator']
 
 # %% ../nbs/07a_checkpoint.ipynb #796922d8
 class CheckpointError(ValueError):
@@ -89,10 +89,19 @@ def autocast(device, enabled:bool):
     if not enabled: return nullcontext()
     return torch.autocast(device.type, dtype=torch.float16 if device.type == 'cuda' else torch.bfloat16)
 
-def load_generator(path,          # a run's last.pt or best.pt
+try: _HERE = Path(__file__).resolve().parent
+except NameError: _HERE = Path(importlib.import_module('usenhance_nb').__file__).resolve().parent  # in this notebook
+BUNDLED_MODEL = _HERE/'weights'/'ours_cpu.pt'   # a small trained G_H shipped with the package (see weights/README.md)
+
+def load_generator(path,          # a run's last.pt or best.pt, or the word 'bundled' for `BUNDLED_MODEL`
                    device='cpu',  # where the generator goes
                   )->tuple[nn.Module, Config]:
-    "The enhancing generator G_H of a checkpoint (last.pt or best.pt), in eval mode, and the run's Config."
+    "The enhancing generator G_H of a checkpoint (last.pt or best.pt, or 'bundled'), in eval mode, and the run's Config."
+    if isinstance(path, str) and path == 'bundled':   # the word, not a file of that name (pass ./bundled for one)
+        if not BUNDLED_MODEL.is_file():
+            raise CheckpointError(f"the bundled model {BUNDLED_MODEL} is missing from this installation; reinstall "
+                                  "usenhance_nb, or pass a checkpoint of your own")
+        path = BUNDLED_MODEL
     s = load_checkpoint(path, map_location='cpu')
     if 'config' not in s or not ('g_h' in s or 'nets' in s):
         raise CheckpointError(f"{path}: holds {sorted(s)[:6]}, not a usenhance run checkpoint (config and generator weights); {_OTHER}.")

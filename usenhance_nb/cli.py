@@ -161,7 +161,7 @@ def usenhance_eval(checkpoints:Param("checkpoints: paths, or name=path to choose
 
 # %% ../nbs/11_cli.ipynb #f03d912a
 @command
-def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best.pt
+def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best.pt, or 'bundled': the small trained model shipped with the package (64x64 images, about 0.6 mm per pixel)
                       src:str,                         # an image file or a folder of PNGs
                       out:str,                         # output folder (never the input folder)
                       tile:int=None,                   # enhance large images in tiles of this side

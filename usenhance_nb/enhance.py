@@ -109,7 +109,7 @@ def enhance_batch(g_h:nn.Module, imgs:np.ndarray, tile:int|None=None, overlap:in
     return to_uint8(y[:, 0, :H, :W])
 
 # %% ../nbs/10_enhance.ipynb #9996a1c9
-def enhance_paths(checkpoint,              # a run's last.pt or best.pt
+def enhance_paths(checkpoint,              # a run's last.pt or best.pt, or 'bundled' (the model shipped with the package)
                   src,                     # an image file or a folder of PNGs
                   out_dir,                 # where the enhanced PNGs go (same names, .png); not the input folder
                   device=None,             # default: `default_device()`
