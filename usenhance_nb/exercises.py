@@ -17,9 +17,10 @@ from .discriminator import KERNELS, STRIDES, PADDINGS, conv_out_size, patch_rece
 # %% auto #0
 __all__ = ['verdict', 'as_number', 'as_name', 'as_names', 'check_tensor_value', 'check_uint8_values', 'check_interrupted_write',
            'check_unsmoothed_target', 'check_smoothing_push', 'check_adv_judged', 'check_identity_terms',
-           'check_receptive_field', 'check_score_map_side', 'check_shift_tolerant', 'check_tolerance_source',
-           'check_preferred', 'check_blur_verdict', 'check_contrast_blind', 'check_psnr_offset', 'check_better_aligned',
-           'check_split_counts', 'check_strong_nlm', 'check_acquired_gap', 'check_padded_shape', 'check_tile_count']
+           'check_receptive_field', 'check_score_map_side', 'check_score_spacing', 'check_shift_tolerant',
+           'check_tolerance_source', 'check_preferred', 'check_blur_verdict', 'check_contrast_blind',
+           'check_psnr_offset', 'check_better_aligned', 'check_split_counts', 'check_strong_nlm', 'check_acquired_gap',
+           'check_padded_shape', 'check_tile_count']
 
 # %% ../nbs/00a_exercises.ipynb #9e5eadf9
 def verdict(ok:bool,  # is the answer right?
@@ -182,6 +183,20 @@ def check_score_map_side(answer,       # your side of the map of scores
         return verdict(False, f"{side}/8 counts the three stride-2 layers only; each of the two stride-1 layers with k=4, "
                        "p=1 also removes one pixel: (n + 2 - 4)/1 + 1 = n - 1.")
     return verdict(False, "Apply floor((n + 2p - k)/s) + 1 once per layer (k=4, p=1, strides 2, 2, 2, 1, 1), or call `conv_out_size`.")
+
+def check_score_spacing(answer,                     # pixels between the windows of neighbouring scores
+                        strides=(1, 2, 2, 1, 1),    # the strides the question is about: the first made 1
+                       )->bool:
+    "04_discriminator: how many input pixels apart the windows of two neighbouring scores start."
+    right = math.prod(strides)
+    v = as_number(answer)
+    if v is None: return verdict(False, "Give the spacing in pixels, a whole number.")
+    if v == right:
+        return verdict(True, f"The product of the strides, {' x '.join(map(str, strides))} = {right}: one step in the map of "
+                       f"scores is one step at every layer on the way down. The map gets {math.prod(STRIDES) // right} times "
+                       "denser per side (and the network that much slower), the window itself barely changes.")
+    if v == math.prod(STRIDES): return verdict(False, f"{v:g} is the spacing of the original network; one of its strides is now 1.")
+    return verdict(False, "Multiply the strides of all layers: each one multiplies the step between neighbouring outputs.")
 
 # %% ../nbs/00a_exercises.ipynb #ace16503
 _DISTANCES = {'l1': 'L1', '1 - ssim': '1 - SSIM', 'vgg-untrained': 'LPIPS, untrained VGG16', 'us': 'ours, bundled ultrasound CNN',
