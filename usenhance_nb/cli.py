@@ -109,15 +109,18 @@ def usenhance_train(data:str,                          # data folder in the USEn
                     device:str=None,                   # cuda, cpu, ... (default: best available)
                     debug:store_true=False,            # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                    ):
-    "Train one configuration; an interrupted run continues with --resume."
+    "Train one configuration; an interrupted run continues with --resume; on N GPUs: torchrun --nproc_per_node N $(which usenhance_train) ..."
     reuse_freed_memory()
     over = parse_overrides(set)
     if epochs is not None: over['epochs'] = epochs
     cfg = get_config(preset, variant, **over)
     tr = Trainer(cfg, data, out, device=device, resume=resume, overwrite=overwrite)
-    tr.fit()
+    try: tr.fit()
+    finally: tr.close()  # under torchrun: leave the process group, even after an error
+    if not tr.main: return  # one report, from rank 0
     held = [f for f in RUN_FILES + ('config.json',) + FIGURES if (Path(out)/f).exists()]
-    print(f"run folder: {out} (epochs: {tr.epoch}; {', '.join(held)})")
+    print(f"run folder: {out} (epochs: {tr.epoch}" + (f", {tr.world_size} processes" if tr.distributed else '')
+          + f"; {', '.join(held)})")
 
 # %% ../nbs/11_cli.ipynb #0da4a1ad
 SPLITS = ('test', 'valid', 'train')

@@ -57,6 +57,8 @@ class Config:
     channels_last:bool|None=None # NHWC memory layout (faster convolutions on GPUs); None: on for CUDA
     compile:bool=False          # torch.compile the networks (pays off on long GPU runs)
     max_pairs:int|None=None     # cap on training pairs per epoch (None: all), for quick runs
+    accum_steps:int=1           # split each batch into this many micro-batches whose gradients add up (less memory)
+    checkpoint_blocks:bool=False # recompute the generator's residual blocks in the backward pass (less memory)
 
     def save(self, path):
         "Write the config as JSON."
@@ -121,6 +123,7 @@ _RULES = {  # field: (test, what the value must be); run only on values of the r
     'seed': (lambda v: v >= 0, '>= 0'), 'num_workers': (lambda v: v >= 0, '>= 0'), 'pool_size': (lambda v: v >= 0, '>= 0'),
     'ngf': (_pos, '>= 1'), 'ndf': (_pos, '>= 1'), 'n_blocks': (lambda v: v >= 0, '>= 0'),
     'epochs': (_pos, '>= 1'), 'batch_size': (_pos, '>= 1'), 'step_size': (_pos, '>= 1'),
+    'accum_steps': (_pos, '>= 1'),
     'max_pairs': (lambda v: v is None or v >= 1, '>= 1 or None'),
     'lr_g': (lambda v: 0 < v < math.inf, '> 0'), 'lr_d': (lambda v: 0 < v < math.inf, '> 0'),
     'gamma': (lambda v: 0 < v < math.inf, '> 0'),
@@ -143,6 +146,9 @@ def check_config(cfg:Config)->Config:
             problems.append(f"{f.name}={v!r}: choose one of {CHOICES[f.name]}"); continue
         test, what = _RULES.get(f.name, (None, None))
         if test is not None and v is not None and not test(v): problems.append(f"{f.name}={v!r}: must be {what}")
+    if not problems and cfg.accum_steps > cfg.batch_size:   # a micro-batch holds at least one pair
+        problems.append(f"accum_steps={cfg.accum_steps}: must be at most batch_size={cfg.batch_size} (each micro-batch holds "
+                        "batch_size / accum_steps pairs)")
     if problems: raise ConfigError("invalid config value(s): " + '; '.join(problems))
     return cfg
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
+from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
 __all__ = ['conv_block', 'init_weights', 'count_params', 'ResBlock', 'Generator', 'unet_depth', 'UNetGenerator']
@@ -66,9 +67,10 @@ class Generator(nn.Module):
                  out_ch:int=1,      # channels of the output image
                  ngf:int=64,        # width: channels after the first conv (x2, x4 after each downsampling)
                  n_blocks:int=15,   # residual blocks in the trunk (paper's best: 15; reference CycleGAN: 9)
+                 checkpoint_blocks:bool=False, # while training, recompute each block's activations in the backward pass instead of storing them
                 ):
         super().__init__()
-        self.ngf, self.n_blocks = ngf, n_blocks
+        self.ngf, self.n_blocks, self.checkpoint_blocks = ngf, n_blocks, checkpoint_blocks
         self.enc1 = conv_block(in_ch, ngf, 7)                   # (ngf,  S)
         self.enc2 = conv_block(ngf, 2*ngf, 3, stride=2)         # (2ngf, S/2)
         self.enc3 = conv_block(2*ngf, 4*ngf, 3, stride=2)       # (4ngf, S/4)
@@ -86,10 +88,17 @@ class Generator(nn.Module):
                              f"(it downsamples twice); got {h}x{w}. Crop or pad the image.")
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
-        t = self.blocks(self.enc3(e2))
+        t = self.trunk(self.enc3(e2))
         d2 = self.dec2(torch.cat([self.up(t), e2], 1))
         d1 = self.dec1(torch.cat([self.up(d2), e1], 1))
         return self.head(d1)
+
+    def trunk(self, x):
+        "The residual blocks; with `checkpoint_blocks` and gradients on, only each block's input is kept for the backward pass."
+        if not (self.checkpoint_blocks and torch.is_grad_enabled()): return self.blocks(x)
+        # non-reentrant: works with autograd.grad, DDP and inputs that do not require grad
+        for b in self.blocks: x = checkpoint(b, x, use_reentrant=False)
+        return x
 
 # %% ../nbs/03_generator.ipynb #ad5dc5bd
 def unet_depth(side:int,        # image side (the smaller one for non-square images)

@@ -4,11 +4,16 @@
 
 # %% ../nbs/08_train.ipynb #2b34f1a5
 from __future__ import annotations
-import csv, dataclasses, math, random, time, warnings
+import csv, dataclasses, io, math, os, random, time, warnings
+from contextlib import ExitStack, contextmanager, nullcontext
+from types import SimpleNamespace
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import master_bar, progress_bar
 
@@ -20,13 +25,14 @@ from .checkpoint import autocast, build_generator, load_checkpoint, remove_parti
 from .discriminator import Discriminator
 from .perceptual import PerceptualLoss
 from .losses import (lsgan_loss, adv_inputs, adversarial_loss, cycle_loss, identity_loss, discriminator_loss,
-                                 generator_loss, perceptual_term)
+                                 generator_loss, perceptual_term, real_target)
 from .metrics import batch_metrics
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'FIGURES', 'build_models', 'ImagePool', 'cyclegan_forward', 'pix2pix_forward', 'discriminator_terms',
            'term_weights', 'probe', 'rng_state', 'set_rng_state', 'validate', 'plot_history', 'sample_grid',
-           'plot_training', 'DivergenceError', 'RunFolderError', 'check_run_folder', 'Trainer', 'write_log']
+           'plot_training', 'DivergenceError', 'RunFolderError', 'check_run_folder', 'micro_batches', 'power_iteration',
+           'dist_env', 'init_distributed', 'Trainer', 'write_log']
 
 # %% ../nbs/08_train.ipynb #0dfae840
 def build_models(cfg:Config)->nn.ModuleDict:
@@ -35,6 +41,8 @@ def build_models(cfg:Config)->nn.ModuleDict:
         nets = nn.ModuleDict(dict(g_h=build_generator(cfg), g_l=build_generator(cfg),
                                   d_h=Discriminator(1, cfg.ndf), d_l=Discriminator(1, cfg.ndf)))
     else: nets = nn.ModuleDict(dict(g_h=build_generator(cfg), d_h=Discriminator(2, cfg.ndf)))
+    for k in ('g_h', 'g_l'):   # the ResNet generators recompute their trunk in the backward pass if asked (notebook 03)
+        if k in nets and hasattr(nets[k], 'checkpoint_blocks'): nets[k].checkpoint_blocks = cfg.checkpoint_blocks
     return nets  # every network initialises itself with the reference N(0, 0.02) (notebook 03)
 
 # %% ../nbs/08_train.ipynb #8b3b6d9a
@@ -77,12 +85,23 @@ def pix2pix_forward(nets, phi, cfg:Config, low, high)->tuple[dict, dict]:
     return terms, dict(fake_h=fake_h, x_h=torch.cat([low, fake_h], 1), x_l=None)
 
 # %% ../nbs/08_train.ipynb #1a0d49d3
-def discriminator_terms(nets, cfg:Config, low, high, x_h, x_l)->dict:
+def discriminator_terms(nets, cfg:Config, low, high, x_h, x_l,
+                        part:str='both',  # each D's loss on 'real' images, on 'fake' ones, or 'both' (their sum)
+                       )->dict:
     "Smoothed least-squares loss of each discriminator on real images and (detached) fakes."
-    if cfg.model == 'pix2pix':
-        return dict(d_h=discriminator_loss(nets.d_h(torch.cat([low, high], 1)), nets.d_h(x_h.detach()), cfg.smooth_at))
-    return dict(d_h=discriminator_loss(nets.d_h(high), nets.d_h(x_h.detach()), cfg.smooth_at),
-                d_l=discriminator_loss(nets.d_l(low), nets.d_l(x_l.detach()), cfg.smooth_at))
+    pix = cfg.model == 'pix2pix'
+    pairs = dict(d_h=(torch.cat([low, high], 1) if pix else high, x_h))
+    if not pix: pairs['d_l'] = (low, x_l)
+    out = {}
+    for k, (real, fake) in pairs.items():
+        d = getattr(nets, k)
+        if part == 'both': out[k] = discriminator_loss(d(real), d(fake.detach()), cfg.smooth_at)
+        elif part == 'real':
+            s = d(real)
+            out[k] = lsgan_loss(s, real_target(s, cfg.smooth_at))
+        elif part == 'fake': out[k] = lsgan_loss(d(fake.detach()), 0.)
+        else: raise ValueError(f"part={part!r}: choose 'real', 'fake' or 'both'")
+    return out
 
 # %% ../nbs/08_train.ipynb #035b30ca
 def term_weights(cfg:Config)->dict:
@@ -214,34 +233,87 @@ def check_run_folder(out,               # the run folder
         raise RunFolderError(f"{out} holds {', '.join(held)} but no last.pt to continue from: pass --overwrite to start "
                              "over, or choose another run folder.")
 
+# %% ../nbs/08_train.ipynb #9a133b4a
+def micro_batches(n:int,  # pairs in the batch
+                  k:int,  # cfg.accum_steps
+                 )->list[tuple[slice, float]]:
+    "(slice, weight) of each of at most `k` nearly equal, non-empty parts of a batch of `n`; weights: the parts' shares."
+    sizes = [len(c) for c in torch.arange(n).tensor_split(k) if len(c)]
+    starts = np.cumsum([0] + sizes)
+    return [(slice(int(a), int(a) + s), s / n) for a, s in zip(starts, sizes)]
+
+@contextmanager
+def power_iteration(nets,          # networks whose spectral-normalised layers are concerned
+                    on:bool=True,  # False: use the stored singular vectors as they are
+                   ):
+    "Leave spectral norm's power iteration as it is (`on`), or switch it off for the duration."
+    mods = [m for n in nets for m in n.modules() if hasattr(m, '_power_method')]
+    was = [m.training for m in mods]
+    if not on:
+        for m in mods: m.training = False  # only the parametrization: the layers stay in training mode
+    try: yield
+    finally:
+        for m, t in zip(mods, was): m.training = t
+
+def dist_env()->tuple[int, int, int]:
+    "(rank, world size, local rank) of this process: from the process group if there is one, else as `torchrun` sets them; (0, 1, 0) in a plain process."
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size(), int(os.environ.get('LOCAL_RANK', 0))
+    e = os.environ
+    return int(e.get('RANK', 0)), int(e.get('WORLD_SIZE', 1)), int(e.get('LOCAL_RANK', 0))
+
+def init_distributed(device:torch.device)->bool:
+    "Join the processes `torchrun` started (NCCL on CUDA, gloo on the CPU); True if this call created the group."
+    if dist.is_initialized(): return False
+    dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
+    return True
+
 # %% ../nbs/08_train.ipynb #9f0178be
 class Trainer:
-    "Train a `Config` on a data folder, with validation, checkpoints and exact resume."
+    "Train a `Config` on a data folder, with validation, checkpoints and exact resume; on several processes under `torchrun`."
     def __init__(self, cfg:Config,            # what to train (see `get_config`)
                  data_root,                   # folder in the USEnhance layout (real or synthetic)
                  out_dir,                     # run folder: config, log, checkpoints, figures
-                 device=None,                 # default: `default_device()`
+                 device=None,                 # default: `default_device()` (under torchrun: this process's GPU)
                  resume:bool=False,           # continue from out_dir/last.pt if it exists
                  overwrite:bool=False,        # start over in a run folder that holds a run, replacing it
                  phi:nn.Module|None=None,     # perceptual loss; default: PerceptualLoss(cfg.lpips_net)
                 ):
         self.cfg, self.out, self.resume, self.overwrite = check_config(cfg), Path(out_dir), resume, overwrite
-        check_run_folder(self.out, resume, overwrite)
-        removed = remove_partial(self.out)
-        if removed: print(f"removed {len(removed)} temporary file(s) an interrupted save left in {self.out}")
+        self.rank, self.world_size, local_rank = dist_env()
+        self.distributed, self.main = self.world_size > 1, self.rank == 0
+        if self.distributed and device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
         self.device = torch.device(device) if device is not None else default_device()
+        if self.distributed and self.device.type == 'cuda':
+            if self.device.index is None: self.device = torch.device('cuda', local_rank)  # one GPU per process
+            torch.cuda.set_device(self.device)
+        if self.distributed and cfg.batch_size % self.world_size:
+            raise ConfigError(f"batch_size={cfg.batch_size} does not split evenly over {self.world_size} processes: the "
+                              "batch is the global one, shared out equally; use a batch size divisible by "
+                              f"{self.world_size}, or a number of processes (--nproc_per_node) that divides {cfg.batch_size}")
+        local_batch = cfg.batch_size // self.world_size
+        if cfg.accum_steps > local_batch:
+            raise ConfigError(f"accum_steps={cfg.accum_steps}: each of the {self.world_size} processes gets {local_batch} "
+                              f"pairs per batch, which cannot make {cfg.accum_steps} micro-batches; use accum_steps <= {local_batch}")
+        self._own_group = init_distributed(self.device) if self.distributed else False
+        check_run_folder(self.out, resume, overwrite)
+        if self.main:
+            removed = remove_partial(self.out)
+            if removed: print(f"removed {len(removed)} temporary file(s) an interrupted save left in {self.out}")
         self.amp = cfg.amp if cfg.amp is not None else self.device.type == 'cuda'
         torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
         self.splits = get_splits(data_root, cfg)
         found = [p for part in self.splits.values() for p in part]
-        print(f"checked {check_pairs(found)} image files of {len(found)} pairs in {data_root}: all readable, pair sizes match")
+        n_checked = check_pairs(found)
+        if self.main: print(f"checked {n_checked} image files of {len(found)} pairs in {data_root}: all readable, pair sizes match")
         self.valid_pairs = self.splits['valid'] or self.splits['train']
-        if not self.splits['valid']:
+        if not self.splits['valid'] and self.main:
             warnings.warn(f"no validation pairs ({len(found)} pairs, val_frac={cfg.val_frac}): validating on the "
                           f"{len(self.splits['train'])} training pairs, so the validation metrics measure how well they "
                           "are fitted, not how well the model generalises. More pairs or a larger val_frac give a real "
                           "validation split.", stacklevel=2)
         self.train_dl = make_loader(self.splits['train'], cfg, shuffle=True, device=self.device)
+        if self.distributed: self.train_dl = self._shard(self.train_dl, local_batch)
         # the loader's shuffling and the dataset's flips draw from their own generators: saved with the checkpoint
         self.data_gens = [self.train_dl.generator, self.train_dl.dataset.rng]
         self.valid_dl = make_loader(self.valid_pairs, cfg, shuffle=False, device=self.device)
@@ -257,6 +329,9 @@ class Trainer:
             if m is not None: m.to(memory_format=self.memory_format)
         if cfg.compile:
             for n in self.nets.values(): n.compile()  # in place: state_dict keys stay the same
+        # what the training step calls: the networks themselves, or DDP wrappers that average gradients over processes
+        ids = [self.device.index] if self.device.type == 'cuda' else None
+        self.run_nets = {k: DistributedDataParallel(n, device_ids=ids) if self.distributed else n for k, n in self.nets.items()}
         gens = [p for k, n in self.nets.items() if k.startswith('g') for p in n.parameters()]
         discs = [p for k, n in self.nets.items() if k.startswith('d') for p in n.parameters()]
         fused = self.device.type == 'cuda'  # one kernel per step, and the GradScaler skips its per-step .item()
@@ -268,54 +343,116 @@ class Trainer:
         self.pools = dict(x_h=ImagePool(cfg.pool_size), x_l=ImagePool(cfg.pool_size))
         self.epoch, self.history = 0, []
         if resume and (self.out/'last.pt').exists(): self.load(self.out/'last.pt')
+        self._barrier()  # nobody starts while rank 0 may still be tidying the run folder
+
+    def _shard(self, dl:DataLoader, local_batch:int)->DataLoader:
+        "The training loader of this process: its share of the seeded training split, `local_batch` pairs at a time."
+        sampler = DistributedSampler(dl.dataset, self.world_size, self.rank, shuffle=True, seed=self.cfg.seed)
+        dl.dataset.rng.manual_seed(self.cfg.seed + self.rank)  # each process flips its pairs with its own draws
+        return DataLoader(dl.dataset, batch_size=local_batch, sampler=sampler, num_workers=dl.num_workers,
+                          pin_memory=dl.pin_memory, worker_init_fn=dl.worker_init_fn,
+                          persistent_workers=dl.persistent_workers,
+                          generator=torch.Generator().manual_seed(self.cfg.seed + self.rank))
+
+    def _barrier(self):
+        if self.distributed: dist.barrier()
+
+    def close(self):
+        "Leave the process group this trainer created (under torchrun); nothing to do in a plain process."
+        if self._own_group and dist.is_initialized(): dist.destroy_process_group()
+        self._own_group = False
 
     def to_device(self, x:torch.Tensor)->torch.Tensor:
         "A batch on the training device, in the networks' memory layout, copied asynchronously from pinned memory."
         return x.to(self.device, non_blocking=True, memory_format=self.memory_format)
 
     def state(self)->dict:
-        "Everything needed to continue this run exactly."
-        return dict(nets=self.nets.state_dict(), opt_g=self.opt_g.state_dict(), opt_d=self.opt_d.state_dict(),
-                    sched_g=self.sched_g.state_dict(), sched_d=self.sched_d.state_dict(),
-                    scaler=self.scaler.state_dict(), pools={k: p.images for k, p in self.pools.items()},
-                    epoch=self.epoch, history=self.history, config=dataclasses.asdict(self.cfg),
-                    perceptual=self.backbone, rng=rng_state(self.data_gens))
+        "Everything needed to continue this run exactly (under torchrun: a collective call; complete on rank 0)."
+        s = dict(nets=self.nets.state_dict(), opt_g=self.opt_g.state_dict(), opt_d=self.opt_d.state_dict(),
+                 sched_g=self.sched_g.state_dict(), sched_d=self.sched_d.state_dict(),
+                 scaler=self.scaler.state_dict(), pools={k: p.images for k, p in self.pools.items()},
+                 epoch=self.epoch, history=self.history, config=dataclasses.asdict(self.cfg),
+                 perceptual=self.backbone, rng=rng_state(self.data_gens), world_size=self.world_size)
+        if self.distributed:  # every process draws its own random numbers and keeps its own pool
+            every = [None] * self.world_size if self.main else None
+            buf = io.BytesIO(); torch.save(dict(rng=s['rng'], pools=s['pools']), buf)  # as bytes: gather_object
+            dist.gather_object(buf.getvalue(), every, dst=0)                        # cannot unpickle tensors here
+            s['ranks'] = [torch.load(io.BytesIO(b), weights_only=True) for b in every] if self.main else None
+        return s
 
     def load(self, path):
         "Continue from a checkpoint written by this class."
         s = load_checkpoint(path)  # to the CPU: RNG states must stay there; load_state_dict moves the rest
-        # everything but the number of epochs must match: resuming may extend a run, not change it
-        diff = {k: (v, getattr(self.cfg, k)) for k, v in s['config'].items() if k != 'epochs' and getattr(self.cfg, k) != v}
+        # everything but the number of epochs and the memory settings must match: resuming may extend a run, not change it
+        free = ('epochs', 'accum_steps', 'checkpoint_blocks')
+        diff = {k: (v, getattr(self.cfg, k)) for k, v in s['config'].items() if k not in free and getattr(self.cfg, k) != v}
         if diff:
             raise RunFolderError(f"{path} was trained with a different config (saved, now): {diff}; resume with the "
                                  "same config, or pass --overwrite to start over, or choose another run folder")
         self.nets.load_state_dict(s['nets'])
         for k in ('opt_g', 'opt_d', 'sched_g', 'sched_d', 'scaler'): getattr(self, k).load_state_dict(s[k])
-        for k, imgs in s['pools'].items(): self.pools[k].images = list(imgs)
         self.epoch, self.history = s['epoch'], s['history']
-        set_rng_state(s['rng'], self.data_gens)
+        saved = s.get('world_size', 1)
+        if saved == self.world_size: mine = s['ranks'][self.rank] if self.distributed else s
+        else:
+            mine = s  # rank 0's draws and pool: a sound continuation, but not the one an uninterrupted run would make
+            if self.main:
+                how = f"torchrun --nproc_per_node {saved}" if saved > 1 else "a single process (without torchrun)"
+                warnings.warn(f"{path} was written by a run on {saved} process(es), this one has {self.world_size}: it continues "
+                              f"from epoch {self.epoch} with the same weights, optimiser states and global batch "
+                              f"(batch_size={self.cfg.batch_size}), but each process's share of the data and its random "
+                              f"draws differ from those of an uninterrupted run. To continue exactly, resume with {how}.",
+                              stacklevel=2)
+        for k, imgs in mine['pools'].items(): self.pools[k].images = list(imgs)
+        set_rng_state(mine['rng'], self.data_gens)
+
+    def _no_sync(self, keys, skip:bool):
+        "Under torchrun, keep the gradients of networks `keys` local while `skip` (micro-batches before the last)."
+        if not (skip and self.distributed): return nullcontext()
+        stack = ExitStack()
+        for k in keys: stack.enter_context(self.run_nets[k].no_sync())
+        return stack
 
     def train_step(self, low, high)->dict:
-        "One generator update, then one discriminator update; returns the loss terms (tensors, not synced)."
-        nets, cfg = self.nets, self.cfg
+        "One generator update, then one discriminator update, each over `cfg.accum_steps` micro-batches; returns the loss terms (tensors, not synced)."
+        nets, cfg, run = self.nets, self.cfg, self.run_nets
         forward = cyclegan_forward if cfg.model == 'cyclegan' else pix2pix_forward
-        discs = [n for k, n in nets.items() if k.startswith('d')]
+        g_keys, d_keys = [k for k in nets if k.startswith('g')], [k for k in nets if k.startswith('d')]
+        discs = [nets[k] for k in d_keys]
+        parts = micro_batches(len(low), cfg.accum_steps)
+        logs, x_h, x_l = {}, [], []
+        # generator update: the discriminators are frozen and called directly (no gradient of theirs to average)
         for d in discs: d.requires_grad_(False)
-        with autocast(self.device, self.amp):
-            terms, imgs = forward(nets, self.phi, cfg, low, high)
+        g_side = SimpleNamespace(**{k: run[k] if k in g_keys else nets[k] for k in nets})
         self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(terms['total']).backward()
+        for i, (s, w) in enumerate(parts):
+            with self._no_sync(g_keys, i < len(parts) - 1), power_iteration(discs, i == 0):
+                with autocast(self.device, self.amp):
+                    terms, imgs = forward(g_side, self.phi, cfg, low[s], high[s])
+                self.scaler.scale(w * terms['total']).backward()
+            for k, v in terms.items(): logs[f'g_{k}'] = logs.get(f'g_{k}', 0) + w * v.detach()
+            x_h.append(imgs['x_h'].detach())
+            if imgs['x_l'] is not None: x_l.append(imgs['x_l'].detach())
         self.scaler.step(self.opt_g)
         for d in discs: d.requires_grad_(True)
-        x_h = self.pools['x_h'](imgs['x_h'])
-        x_l = self.pools['x_l'](imgs['x_l']) if imgs['x_l'] is not None else None
-        with autocast(self.device, self.amp):
-            d_terms = discriminator_terms(nets, cfg, low, high, x_h, x_l)
+        # the pool sees the whole batch's fakes in order, as without micro-batches
+        x_h = self.pools['x_h'](torch.cat(x_h))
+        x_l = self.pools['x_l'](torch.cat(x_l)) if x_l else None
+        # discriminator update: one pass per micro-batch on real images, then one on fakes (one pass of both without
+        # micro-batches), so the power iteration runs where it runs for the whole batch
+        passes = [('both', 0)] if len(parts) == 1 else [(p, i) for p in ('real', 'fake') for i in range(len(parts))]
+        d_side = SimpleNamespace(**{k: run[k] for k in d_keys})
         self.opt_d.zero_grad(set_to_none=True)
-        self.scaler.scale(sum(d_terms.values())).backward()
+        for j, (part, i) in enumerate(passes):
+            s, w = parts[i]
+            with self._no_sync(d_keys, j < len(passes) - 1), power_iteration(discs, i == 0):
+                with autocast(self.device, self.amp):
+                    d_terms = discriminator_terms(d_side, cfg, low[s], high[s], x_h[s], x_l[s] if x_l is not None else None, part)
+                self.scaler.scale(w * sum(d_terms.values())).backward()
+            for k, v in d_terms.items(): logs[k] = logs.get(k, 0) + w * v.detach()
         self.scaler.step(self.opt_d)
         self.scaler.update()
-        return {**{f'g_{k}': v.detach() for k, v in terms.items()}, **{k: v.detach() for k, v in d_terms.items()}}
+        return logs
 
     def fit(self, epochs:int|None=None)->list[dict]:
         "Train up to `epochs` (default cfg.epochs) in total, resuming from self.epoch; returns the history."
@@ -327,37 +464,51 @@ class Trainer:
                                  f"shortened. Its last.pt and best.pt are usable as they are; pass --epochs above {self.epoch} "
                                  "to extend it, or --overwrite to start over.")
         if self.epoch == epochs:
-            print(f"nothing to train: {self.out} already holds all {epochs} epochs (a larger --epochs extends the run)")
+            if self.main: print(f"nothing to train: {self.out} already holds all {epochs} epochs (a larger --epochs extends the run)")
             return self.history
-        if self.overwrite and self.epoch == 0:
-            for f in RUN_FILES + FIGURES: (self.out/f).unlink(missing_ok=True)
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.cfg.save(self.out/'config.json')
-        mb = master_bar(range(self.epoch, epochs))
+        if self.main:
+            if self.overwrite and self.epoch == 0:
+                for f in RUN_FILES + FIGURES: (self.out/f).unlink(missing_ok=True)
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.cfg.save(self.out/'config.json')
+        self._barrier()
+        mb = master_bar(range(self.epoch, epochs)) if self.main else range(self.epoch, epochs)
         for epoch in mb:
             t0, sums, n = time.time(), {}, 0
-            for low, high in progress_bar(self.train_dl, parent=mb):
+            for smp in (self.train_dl.sampler, self.train_dl.batch_sampler):  # a new shuffle per epoch under torchrun
+                if hasattr(smp, 'set_epoch'): smp.set_epoch(epoch)
+            for low, high in (progress_bar(self.train_dl, parent=mb) if self.main else self.train_dl):
                 low, high = self.to_device(low), self.to_device(high)
                 if n == 0: probe_batch = low[:4], high[:4]  # probed after the epoch's updates (see `probe`)
                 terms = self.train_step(low, high)
                 for k, v in terms.items(): sums[k] = sums.get(k, 0) + v
                 n += 1  # losses stay on the device until the epoch ends: no host-device sync per step
+            if self.distributed:  # the mean over every process's batches; every process then takes the same decisions
+                t = torch.stack([sums[k].float() for k in sums]); dist.all_reduce(t)
+                sums = dict(zip(sums, t / self.world_size))
             losses = {k: (v / max(n, 1)).item() for k, v in sums.items()}
             bad = [k for k, v in losses.items() if not math.isfinite(v)]
             if bad: raise DivergenceError(self._divergence(epoch + 1, bad))
             self.sched_g.step(); self.sched_d.step()
             self.epoch = epoch + 1
+            # every process probes (its discriminators' power iteration stays in step with rank 0's); rank 0 validates
             with autocast(self.device, self.amp):
                 probed = probe(self.nets, self.phi, self.cfg, *probe_batch)
-            row = dict(epoch=self.epoch, **losses, **probed,
-                       **validate(self.nets.g_h, self.valid_dl, self.device, self.amp),
-                       lr_g=self.opt_g.param_groups[0]['lr'], lr_d=self.opt_d.param_groups[0]['lr'],
-                       seconds=round(time.time() - t0, 2))
+            row = None
+            if self.main:
+                row = dict(epoch=self.epoch, **losses, **probed,
+                           **validate(self.nets.g_h, self.valid_dl, self.device, self.amp),
+                           lr_g=self.opt_g.param_groups[0]['lr'], lr_d=self.opt_d.param_groups[0]['lr'],
+                           seconds=round(time.time() - t0, 2))
+            if self.distributed:
+                box = [row]; dist.broadcast_object_list(box, src=0); row = box[0]
             self.history.append(row)
             self._save_epoch(row)
-            mb.write(f"epoch {self.epoch}/{epochs}: G {row['g_total']:.3f}  LNCC {row['lncc']:.3f}  "
-                     f"SSIM {row['ssim']:.3f}  PSNR {row['psnr']:.2f}  ({row['seconds']:.0f} s)")
-        if self.history: self.save_figures()
+            if self.main:
+                mb.write(f"epoch {self.epoch}/{epochs}: G {row['g_total']:.3f}  LNCC {row['lncc']:.3f}  "
+                         f"SSIM {row['ssim']:.3f}  PSNR {row['psnr']:.2f}  ({row['seconds']:.0f} s)")
+        if self.history and self.main: self.save_figures()
+        self._barrier()
         return self.history
 
     def _divergence(self, epoch:int, bad:list)->str:
@@ -377,12 +528,15 @@ class Trainer:
             fig.savefig(self.out/name, dpi=80, bbox_inches='tight'); plt.close(fig)
 
     def _save_epoch(self, row:dict):
-        "Append the log row, write last.pt (and best.pt when validation SSIM improved)."
-        save_checkpoint(self.state(), self.out/'last.pt')
-        if row['ssim'] >= max(r['ssim'] for r in self.history):
-            save_checkpoint(dict(g_h=self.nets.g_h.state_dict(), config=dataclasses.asdict(self.cfg), epoch=self.epoch,
-                                 perceptual=self.backbone), self.out/'best.pt')
-        write_log(self.history, self.out/'log.csv')
+        "Append the log row, write last.pt (and best.pt when validation SSIM improved); rank 0 writes, the others wait."
+        state = self.state()  # under torchrun every process takes part: each one's random state goes into last.pt
+        if self.main:
+            save_checkpoint(state, self.out/'last.pt')
+            if row['ssim'] >= max(r['ssim'] for r in self.history):
+                save_checkpoint(dict(g_h=self.nets.g_h.state_dict(), config=dataclasses.asdict(self.cfg), epoch=self.epoch,
+                                     perceptual=self.backbone), self.out/'best.pt')
+            write_log(self.history, self.out/'log.csv')
+        self._barrier()
 
 # %% ../nbs/08_train.ipynb #ab448ec7
 def write_log(history:list[dict], path):
