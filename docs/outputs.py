@@ -1,0 +1,214 @@
+#!/usr/bin/env python
+"""Keep the committed notebooks' outputs (figures, tables, printed numbers) fresh, and check that they are.
+
+    .venv/bin/python docs/outputs.py --check           # CI: fails when an output is missing or stale
+    .venv/bin/python docs/outputs.py --update          # re-run the stale notebooks, write their outputs
+    .venv/bin/python docs/outputs.py --update 05_perceptual 07_metrics   # or these (--all: every notebook)
+
+The notebooks are committed with their outputs so that the figures show on GitHub, in Colab before anything
+runs, and on the published site (nbdev's convention). `--update` executes a notebook exactly as the docs build
+and `nbdev_test` do (offline, widgets drawn as static figures, `slow`/`gpu` cells skipped: those keep the outputs
+they had), cleans it with nbdev's `clean_nb` and stamps it: the notebook's metadata `usenhance.outputs` records
+two fingerprints,
+
+- `inputs`: SHA-256 of everything the outputs were computed from: the notebook's code cells (markdown does not
+  count), and the source of every `usenhance_nb` module the code imports, directly or through other modules
+  (nbdev's `# %% notebook cell` marker lines left out, so moving a markdown cell does not count), plus the files
+  in `usenhance_nb/weights/` when one of those modules loads weights;
+- `outputs`: SHA-256 of the cleaned outputs themselves.
+
+`--check` recomputes both. An output is **missing** when the notebook has no stamp or its outputs no longer
+match the stamp (stripped or edited by hand); it is **stale** when the inputs changed after the outputs were
+recorded: a code cell of the notebook or an imported module was edited. Then run `--update` and commit.
+`--selftest` shows on a copy that each of these is caught (CI runs it).
+"""
+import argparse, copy, hashlib, json, re, shutil, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PKG = ROOT/'usenhance_nb'
+KEY = 'usenhance'
+
+
+def _sha(*parts) -> str:
+    h = hashlib.sha256()
+    for p in parts: h.update(p if isinstance(p, bytes) else str(p).encode()); h.update(b'\0')
+    return h.hexdigest()
+
+
+def _src(cell) -> str: return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+
+
+def code_cells(nb) -> list: return [c for c in nb['cells'] if c['cell_type'] == 'code']
+
+
+# ------------------------------------------------------------------ what the outputs depend on
+_MODULE = re.compile(r'usenhance_nb\.(\w+)')                                  # usenhance_nb.x (import or from)
+_FROM_PKG = re.compile(r'from[ \t]+usenhance_nb[ \t]+import[ \t]+\(?([\w \t,]+)')  # from usenhance_nb import x, y
+_FROM_REL = re.compile(r'from[ \t]+\.(\w+)[ \t]+import')                          # from .x import ...
+_FROM_DOT = re.compile(r'from[ \t]+\.[ \t]+import[ \t]+\(?([\w \t,]+)')           # from . import x, y
+
+
+def _module_names(text: str, relative: bool) -> set:
+    "Names of package modules that `text` imports (`usenhance_nb.x`, `from usenhance_nb import x`, `from .x import`)."
+    names = set(_MODULE.findall(text)) | {n.strip() for m in _FROM_PKG.findall(text) for n in m.split(',')}
+    if relative:
+        names |= set(_FROM_REL.findall(text)) | {n.strip() for m in _FROM_DOT.findall(text) for n in m.split(',')}
+    return {n for n in names if n and (PKG/f'{n}.py').is_file()}
+
+
+def _module_text(name: str, modules: dict | None) -> str:
+    text = modules[name] if modules and name in modules else (PKG/f'{name}.py').read_text()
+    return '\n'.join(l for l in text.splitlines() if not l.startswith('# %% '))  # nbdev's cell markers
+
+
+def dependencies(nb, modules: dict | None = None) -> list:
+    "The package modules a notebook's code imports, directly or through other modules, sorted."
+    todo = _module_names('\n'.join(_src(c) for c in code_cells(nb)), relative=False)
+    todo |= {'__init__'} if (PKG/'__init__.py').is_file() else set()
+    seen = set()
+    while todo:
+        n = todo.pop(); seen.add(n)
+        todo |= _module_names(_module_text(n, modules), relative=True) - seen
+    return sorted(seen)
+
+
+def inputs_fingerprint(nb, modules: dict | None = None) -> str:
+    "SHA-256 of the notebook's code cells and of the modules (and bundled weights) its outputs come from."
+    deps = dependencies(nb, modules)
+    parts = [_src(c) for c in code_cells(nb)]
+    parts += [f'{n}\n{_module_text(n, modules)}' for n in deps]
+    if any("'weights'" in _module_text(n, modules) for n in deps):
+        parts += [f'{p.name}\n'.encode() + p.read_bytes() for p in sorted((PKG/'weights').glob('*')) if p.is_file()]
+    return _sha(*parts)
+
+
+def outputs_fingerprint(nb) -> str:
+    return _sha(json.dumps([c.get('outputs', []) for c in code_cells(nb)], sort_keys=True))
+
+
+# ------------------------------------------------------------------ check
+def status(nb, modules: dict | None = None) -> str:
+    "'fresh', 'missing' (no stamp, or outputs changed since stamped) or 'stale' (code changed since)."
+    st = nb.get('metadata', {}).get(KEY, {}).get('outputs')
+    if not st: return 'missing'
+    if st.get('outputs') != outputs_fingerprint(nb): return 'missing'
+    if st.get('inputs') != inputs_fingerprint(nb, modules): return 'stale'
+    return 'fresh'
+
+
+def notebooks(nbs: Path) -> list:
+    return sorted(p for p in nbs.glob('*.ipynb') if not p.name.startswith(('_', '.')))
+
+
+def check(paths) -> int:
+    bad = []
+    for p in paths:
+        s = status(json.loads(p.read_text()))
+        if s != 'fresh': bad.append((p, s))
+    for p, s in bad:
+        why = ('its outputs were never recorded, or were changed or stripped after they were' if s == 'missing' else
+               'its code, or a usenhance_nb module it imports, changed after its outputs were recorded')
+        print(f'{s.upper():8} {p.relative_to(ROOT)}: {why}')
+    if bad:
+        names = ' '.join(p.stem for p, _ in bad)
+        print(f'\n{len(bad)} of {len(paths)} notebooks need fresh outputs: run\n  .venv/bin/python docs/outputs.py --update {names}\nand commit them.')
+        return 1
+    print(f'outputs: all {len(paths)} notebooks carry fresh outputs')
+    return 0
+
+
+# ------------------------------------------------------------------ update
+def stamp(nb) -> None:
+    "Clean `nb` as nbdev_clean does, then record both fingerprints in its metadata."
+    from nbdev.clean import clean_nb
+    from nbdev.config import get_config
+    cfg = get_config()
+    clean_nb(nb, clear_all=False, allowed_metadata_keys=cfg.get('allowed_metadata_keys', '').split(),
+             allowed_cell_metadata_keys=cfg.get('allowed_cell_metadata_keys', '').split(), clean_ids=cfg.clean_ids)
+    nb['metadata'][KEY] = dict(outputs=dict(inputs=inputs_fingerprint(nb), outputs=outputs_fingerprint(nb)))
+
+
+def update(paths, jobs: int, timeout: int) -> int:
+    sys.path.insert(0, str(ROOT/'docs'))
+    import build
+    from execnb.nbio import write_nb, dict2nb
+    st = build.settings()  # chdir ROOT
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.time()
+        exec_dir, errs = build.execute(paths, Path(d), st['tst_flags'], jobs, timeout)
+        for p, e in errs: print(f'\nERROR executing {p.name} (its outputs are left as they were):\n{e}\n')
+        failed = {p for p, _ in errs}
+        for p in paths:
+            if p in failed: continue
+            nb = json.loads((exec_dir/p.name).read_text())
+            stamp(nb)
+            write_nb(dict2nb(nb), p)
+            assert status(json.loads(p.read_text())) == 'fresh', p  # what nbdev_clean would write, stamped
+        print(f'updated {len(paths) - len(failed)} of {len(paths)} notebooks in {time.time() - t0:.0f} s')
+    return 1 if failed else 0
+
+
+# ------------------------------------------------------------------ self-test
+def selftest() -> int:
+    "On a copy of a stamped notebook: each kind of change is reported as it should be."
+    stamped = [p for p in notebooks(ROOT/'nbs') if status(json.loads(p.read_text())) == 'fresh'
+               and any(c.get('outputs') for c in code_cells(json.loads(p.read_text())))]
+    if not stamped: print('selftest: no notebook with fresh outputs to test on'); return 1
+    p = stamped[0]
+    nb0 = json.loads(p.read_text())
+    deps = dependencies(nb0)
+    mod = next(n for n in deps if n != '__init__')
+    results = []
+    def expect(what, nb, want, modules=None):
+        got = status(nb, modules)
+        results.append(got == want)
+        print(f'  {"ok" if got == want else "FAIL":4} {what}: {got} (expected {want})')
+    expect('as committed', nb0, 'fresh')
+    nb = copy.deepcopy(nb0); md = next(c for c in nb['cells'] if c['cell_type'] == 'markdown')
+    md['source'] = _src(md) + '\nOne more sentence.'
+    expect('a markdown cell edited', nb, 'fresh')
+    nb = copy.deepcopy(nb0); c = code_cells(nb)[-1]; c['source'] = _src(c) + '\nx = 1'
+    expect('a code cell edited', nb, 'stale')
+    nb = copy.deepcopy(nb0)
+    expect(f'module {mod} (imported) edited', nb, 'stale', {mod: (PKG/f'{mod}.py').read_text() + '\nX = 1\n'})
+    nb = copy.deepcopy(nb0)
+    for c in code_cells(nb): c['outputs'] = []
+    expect('outputs stripped', nb, 'missing')
+    nb = copy.deepcopy(nb0)
+    c = next(c for c in code_cells(nb) if c.get('outputs')); c['outputs'] = c['outputs'][:-1]
+    expect('one output removed', nb, 'missing')
+    nb = copy.deepcopy(nb0); del nb['metadata'][KEY]
+    expect('no stamp', nb, 'missing')
+    print(f'selftest on {p.name} (depends on {", ".join(deps)}): {sum(results)} of {len(results)} as expected')
+    return 0 if all(results) else 1
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument('--check', action='store_true', help='report missing or stale outputs; exit 1 if any')
+    g.add_argument('--update', action='store_true', help='execute the stale notebooks (or those named) and record their outputs')
+    g.add_argument('--selftest', action='store_true', help='show on a copy that stale and missing outputs are caught')
+    ap.add_argument('names', nargs='*', help='notebooks to update (stem or file name); default: the stale and missing ones')
+    ap.add_argument('--all', action='store_true', help='update every notebook')
+    ap.add_argument('--jobs', type=int, default=1, help='notebooks executed at a time (default 1)')
+    ap.add_argument('--timeout', type=int, default=900, help='seconds one notebook may run (default 900)')
+    a = ap.parse_args(argv)
+    paths = notebooks(ROOT/'nbs')
+    if a.check: return check(paths)
+    if a.selftest: return selftest()
+    if a.names:
+        by = {p.stem: p for p in paths}
+        unknown = [n for n in a.names if Path(n).stem not in by]
+        if unknown: sys.exit(f'no such notebook in nbs/: {", ".join(unknown)}')
+        paths = [by[Path(n).stem] for n in a.names]
+    elif not a.all:
+        paths = [p for p in paths if status(json.loads(p.read_text())) != 'fresh']
+    if not paths: print('outputs: nothing to update'); return 0
+    print(f'updating {len(paths)} notebooks: {" ".join(p.stem for p in paths)}')
+    return update(paths, a.jobs, a.timeout)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
