@@ -16,7 +16,6 @@ from .simulate import HANDHELD, HIGH_END, OTHER_DEVICES, as_misregistration, wri
 from .train import Trainer, DivergenceError, RunFolderError, RUN_FILES, FIGURES
 from .evaluate import REFERENCES, evaluate_runs, summarize
 from .enhance import enhance_paths
-from .winograd import reuse_freed_memory
 
 # %% auto #0
 __all__ = ['PACKAGE_ERRORS', 'FILE_ERRORS', 'SPLITS', 'parse_overrides', 'is_user_error', 'debug_requested', 'command',
@@ -72,6 +71,12 @@ def command(func):
     cli = call_parse(run)  # is_cli(cli): this very command is running from the console (not, say, inside nbdev_test)
     return cli
 
+# %% ../nbs/11_cli.ipynb #3d9b8de9
+def _reuse_freed_memory():
+    "Let this process keep freed memory for its next big tensors (appendix `09a_winograd`; imported only when a command runs)."
+    from usenhance_nb.winograd import reuse_freed_memory
+    reuse_freed_memory()
+
 # %% ../nbs/11_cli.ipynb #2bf8afd6
 @command
 def usenhance_simulate(out:str,                        # folder to write (USEnhance layout: train_datasets/, test_datasets/)
@@ -110,7 +115,7 @@ def usenhance_train(data:str,                          # data folder in the USEn
                     debug:store_true=False,            # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                    ):
     "Train one configuration; an interrupted run continues with --resume; on N GPUs: torchrun --nproc_per_node N $(which usenhance_train) ..."
-    reuse_freed_memory()
+    _reuse_freed_memory()
     over = parse_overrides(set)
     if epochs is not None: over['epochs'] = epochs
     cfg = get_config(preset, variant, **over)
@@ -156,7 +161,7 @@ def usenhance_eval(checkpoints:Param("checkpoints: paths, or name=path to choose
                   ):
     "Table-2-shaped metrics (LNCC, SSIM, PSNR) of checkpoints and baselines on one split of a data folder."
     if split not in SPLITS: raise ConfigError(f"split={split!r}: choose one of {SPLITS}")
-    reuse_freed_memory()
+    _reuse_freed_memory()
     ckpts = parse_checkpoints(checkpoints)
     rows = evaluate_runs(ckpts, data, split, out, win=win, baselines=not no_baselines, device=device)
     print(summarize(rows).to_markdown())
@@ -175,7 +180,7 @@ def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best
                       debug:store_true=False,          # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                      ):
     "Enhance low-quality images of any size with a trained checkpoint, writing PNGs of the same names."
-    reuse_freed_memory()
+    _reuse_freed_memory()
     written, skipped = enhance_paths(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile,
                                      winograd=False if direct else None, skip_bad=skip_bad)
     for why in skipped.values(): print(f"skipped {why}", file=sys.stderr)
@@ -193,7 +198,7 @@ def usenhance_demo(out:str='runs/demo',                # output folder
                    debug:store_true=False,             # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                   ):
     "Simulate paired phantoms, train, evaluate against the baselines; write figure and table to OUT."
-    reuse_freed_memory()
+    _reuse_freed_memory()
     out = Path(out)
     data = out/'data'
     if not (data/'train_datasets').exists(): write_dataset(data, n_per_organ=n_per_organ, size=size, seed=0)

@@ -15,7 +15,6 @@ from fastprogress.fastprogress import progress_bar
 from .core import ConfigError, ImageError, default_device, read_gray, write_gray, to_tensor, to_uint8
 from .data import DataError, list_images, read_header
 from .checkpoint import autocast, load_generator  # not the trainer: inference imports only what it uses
-from .winograd import winograd_generator
 
 # %% auto #0
 __all__ = ['size_multiple', 'min_side', 'pad_to_multiple', 'tile_starts', 'check_tiling', 'blend_window', 'run_tiled',
@@ -140,7 +139,9 @@ def enhance_paths(checkpoint,              # a run's last.pt or best.pt, or 'bun
     g, _ = load_generator(checkpoint, device)
     check_tiling(g, tile)
     if winograd is None: winograd = device.type == 'cpu'
-    if winograd: g = winograd_generator(g)
+    if winograd:   # imported here: only this fast CPU path needs the appendix's module
+        from usenhance_nb.winograd import winograd_generator
+        g = winograd_generator(g)
     batches = [group[i:i+batch_size] for group in by_size.values() for i in range(0, len(group), batch_size)]
     written = []
     for chunk in progress_bar(batches, leave=False):
