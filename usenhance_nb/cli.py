@@ -177,12 +177,13 @@ def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best
                       device:str=None,
                       direct:store_true=False,         # on a CPU, PyTorch's direct convolutions instead of Winograd
                       skip_bad:store_true=False,       # skip images that cannot be read (listed on stderr) instead of stopping
+                      size:int=None,                   # resize every image to SIZE x SIZE first (the bundled model: 64)
                       debug:store_true=False,          # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                      ):
     "Enhance low-quality images of any size with a trained checkpoint, writing PNGs of the same names."
     _reuse_freed_memory()
     written, skipped = enhance_paths(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile,
-                                     winograd=False if direct else None, skip_bad=skip_bad)
+                                     winograd=False if direct else None, skip_bad=skip_bad, size=size)
     for why in skipped.values(): print(f"skipped {why}", file=sys.stderr)
     print(f"wrote {len(written)} enhanced images to {out}" + (f"; skipped {len(skipped)} that cannot be read" if skipped else ''))
 

@@ -13,7 +13,7 @@ from torch import nn
 from fastprogress.fastprogress import progress_bar
 
 from .core import ConfigError, ImageError, default_device, read_gray, write_gray, to_tensor, to_uint8
-from .data import DataError, list_images, read_header
+from .data import DataError, list_images, read_header, _fit
 from .checkpoint import autocast, load_generator  # not the trainer: inference imports only what it uses
 
 # %% auto #0
@@ -117,20 +117,23 @@ def enhance_paths(checkpoint,              # a run's last.pt or best.pt, or 'bun
                   amp:bool|None=None,      # None: on for CUDA
                   winograd:bool|None=None, # Winograd 3x3 convolutions (notebook 09a); None: on for a CPU
                   skip_bad:bool=False,     # skip unreadable images (returned in `skipped`) instead of stopping
+                  size:int|None=None,      # resize every image to size x size first, as training does (None: keep each one's size)
                  )->tuple[list[Path], dict]: # (written paths, {skipped input: why})
     "Enhance `src` with `checkpoint` into `out_dir`; returns the written paths and the skipped inputs."
     src, out_dir = Path(src), Path(out_dir)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size={batch_size!r}: must be a whole number >= 1")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 8):
+        raise ConfigError(f"size={size!r}: must be a whole number >= 8, or None to keep each image's size")
     if not src.exists(): raise DataError(f"{src}: no such file or folder")
     files = [src] if src.is_file() else list_images(src)
     if out_dir.resolve() in {f.parent.resolve() for f in files}:
         raise DataError(f"{out_dir} holds the input images; choose another output folder so no input is overwritten")
     by_size, skipped = defaultdict(list), {}
     for f in files:                       # group equal sizes into batches; find unreadable files before any work
-        size, err = read_header(f)
+        wh, err = read_header(f)
         if err: skipped[f] = err
-        else: by_size[size].append(f)
+        else: by_size[(size, size) if size else wh].append(f)
     if skipped and not skip_bad:
         raise DataError(f"{len(skipped)} of {len(files)} input image(s) cannot be read:\n" + '\n'.join(skipped.values()) +
                         "\nFix or remove them, or pass --skip_bad (skip_bad=True) to enhance the others.")
@@ -152,6 +155,7 @@ def enhance_paths(checkpoint,              # a run's last.pt or best.pt, or 'bun
                 if not skip_bad: raise
                 skipped[f] = str(e)
         if not imgs: continue
+        if size: imgs = {f: _fit(im, size, 'resize') for f, im in imgs.items()}   # the dataset's antialiased resize
         outs = enhance_batch(g, np.stack(list(imgs.values())), tile, amp=amp)
         for f, o in zip(imgs, outs):
             dest = out_dir/(f.stem + '.png')
