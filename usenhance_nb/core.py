@@ -42,10 +42,11 @@ def read_gray(path)->np.ndarray:
         raise ImageError(f"{path}: cannot be read as an image ({e}); the file may be truncated or not an image. "
                          "Re-download or re-export it.") from e
 
-# %% ../nbs/00_core.ipynb #f45b2750
+# %% ../nbs/00_core.ipynb #5c8072e5
 import errno, shutil
 from contextlib import contextmanager
 
+# %% ../nbs/00_core.ipynb #f45b2750
 class NoSpaceError(OSError):
     "The disk filled up while writing; the message names the file system and what to do."
 
@@ -211,9 +212,10 @@ VARIANTS = {
     'pix2pix':        dict(model='pix2pix', perceptual='none'),         # U-Net + PatchGAN + L1
 }
 
-# %% ../nbs/00_core.ipynb #3c4b14b6
+# %% ../nbs/00_core.ipynb #cacc5a2e
 import math
 
+# %% ../nbs/00_core.ipynb #3c4b14b6
 class ConfigError(ValueError):
     "A configuration value that cannot be used; the message names the field and what it accepts."
 
