@@ -22,12 +22,13 @@ match the stamp (stripped or edited by hand); it is **stale** when the inputs ch
 recorded: a code cell of the notebook or an imported module was edited. Then run `--update` and commit.
 `--selftest` shows on a copy that each of these is caught (CI runs it).
 """
-import argparse, copy, hashlib, json, re, shutil, sys, tempfile, time
+import argparse, copy, hashlib, json, os, re, shutil, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT/'usenhance_nb'
 KEY = 'usenhance'
+JPEG_QUALITY = 85
 
 
 def _sha(*parts) -> str:
@@ -135,6 +136,13 @@ def update(paths, jobs: int, timeout: int) -> int:
     from execnb.nbio import write_nb, dict2nb
     st = build.settings()  # chdir ROOT
     with tempfile.TemporaryDirectory() as d:
+        # figures as JPEG: speckle does not compress as PNG (a 256x256 phantom grid is ~0.7 MB as PNG, ~0.1 MB as JPEG)
+        prof = Path(d)/'ipython'/'profile_default'
+        prof.mkdir(parents=True)
+        (prof/'ipython_kernel_config.py').write_text(
+            "c.InlineBackend.figure_formats = {'jpeg'}\n"
+            f"c.InlineBackend.print_figure_kwargs = {{'bbox_inches': 'tight', 'pil_kwargs': {{'quality': {JPEG_QUALITY}}}}}\n")
+        old_ipy = os.environ.get('IPYTHONDIR'); os.environ['IPYTHONDIR'] = str(prof.parent)
         t0 = time.time()
         exec_dir, errs = build.execute(paths, Path(d), st['tst_flags'], jobs, timeout)
         for p, e in errs: print(f'\nERROR executing {p.name} (its outputs are left as they were):\n{e}\n')
@@ -146,6 +154,8 @@ def update(paths, jobs: int, timeout: int) -> int:
             write_nb(dict2nb(nb), p)
             assert status(json.loads(p.read_text())) == 'fresh', p  # what nbdev_clean would write, stamped
         print(f'updated {len(paths) - len(failed)} of {len(paths)} notebooks in {time.time() - t0:.0f} s')
+        if old_ipy is None: os.environ.pop('IPYTHONDIR', None)
+        else: os.environ['IPYTHONDIR'] = old_ipy
     return 1 if failed else 0
 
 

@@ -296,9 +296,13 @@ class Explorer:
                               [f"{self.left.value}: {self.stage.value}", f"{self.right.value}: {self.stage.value}"], size=4)
             plt.show()
 
+def _static(fig):
+    "Close `fig` for pyplot, so Jupyter draws it once: as the value returned, not also as an open figure."
+    plt.close(fig); return fig
+
 def explorer(methods:dict, pairs:list[Pair], size:int, win:int=9):
     "The interactive `Explorer` widget, or the static `comparison_figure` where widgets cannot render."
-    if os.environ.get('USENHANCE_STATIC'): return comparison_figure(methods, pairs, size, win=win)
+    if os.environ.get('USENHANCE_STATIC'): return _static(comparison_figure(methods, pairs, size, win=win))
     try: import ipywidgets
-    except ImportError: return comparison_figure(methods, pairs, size, win=win)
+    except ImportError: return _static(comparison_figure(methods, pairs, size, win=win))
     return Explorer(methods, pairs, size, win).widget
