@@ -4,11 +4,12 @@
     .venv/bin/python docs/outputs.py --check           # CI: fails when an output is missing or stale
     .venv/bin/python docs/outputs.py --update          # re-run the stale notebooks, write their outputs
     .venv/bin/python docs/outputs.py --update 05_perceptual 07_metrics   # or these (--all: every notebook)
+    .venv/bin/python docs/outputs.py --update 08a_watch --slow           # also run its `slow` cells (real training)
 
 The notebooks are committed with their outputs so that the figures show on GitHub, in Colab before anything
 runs, and on the published site (nbdev's convention). `--update` executes a notebook exactly as the docs build
 and `nbdev_test` do (offline, widgets drawn as static figures, `slow`/`gpu` cells skipped: those keep the outputs
-they had), cleans it with nbdev's `clean_nb` and stamps it: the notebook's metadata `usenhance.outputs` records
+they had, recorded with `--slow`), cleans it with nbdev's `clean_nb` and stamps it: the notebook's metadata `usenhance.outputs` records
 two fingerprints,
 
 - `inputs`: SHA-256 of everything the outputs were computed from: the notebook's code cells (markdown does not
@@ -130,7 +131,7 @@ def stamp(nb) -> None:
     nb['metadata'][KEY] = dict(outputs=dict(inputs=inputs_fingerprint(nb), outputs=outputs_fingerprint(nb)))
 
 
-def update(paths, jobs: int, timeout: int) -> int:
+def update(paths, jobs: int, timeout: int, slow: bool = False) -> int:
     sys.path.insert(0, str(ROOT/'docs'))
     import build
     from execnb.nbio import write_nb, dict2nb
@@ -144,7 +145,8 @@ def update(paths, jobs: int, timeout: int) -> int:
             f"c.InlineBackend.print_figure_kwargs = {{'bbox_inches': 'tight', 'pil_kwargs': {{'quality': {JPEG_QUALITY}}}}}\n")
         old_ipy = os.environ.get('IPYTHONDIR'); os.environ['IPYTHONDIR'] = str(prof.parent)
         t0 = time.time()
-        exec_dir, errs = build.execute(paths, Path(d), st['tst_flags'], jobs, timeout)
+        flags = st['tst_flags'] - ({'slow'} if slow else set())
+        exec_dir, errs = build.execute(paths, Path(d), flags, jobs, timeout)
         for p, e in errs: print(f'\nERROR executing {p.name} (its outputs are left as they were):\n{e}\n')
         failed = {p for p, _ in errs}
         for p in paths:
@@ -202,6 +204,7 @@ def main(argv=None):
     g.add_argument('--selftest', action='store_true', help='show on a copy that stale and missing outputs are caught')
     ap.add_argument('names', nargs='*', help='notebooks to update (stem or file name); default: the stale and missing ones')
     ap.add_argument('--all', action='store_true', help='update every notebook')
+    ap.add_argument('--slow', action='store_true', help="also run the cells flagged 'slow' (long training), so their outputs are recorded too")
     ap.add_argument('--jobs', type=int, default=1, help='notebooks executed at a time (default 1)')
     ap.add_argument('--timeout', type=int, default=900, help='seconds one notebook may run (default 900)')
     a = ap.parse_args(argv)
@@ -217,7 +220,7 @@ def main(argv=None):
         paths = [p for p in paths if status(json.loads(p.read_text())) != 'fresh']
     if not paths: print('outputs: nothing to update'); return 0
     print(f'updating {len(paths)} notebooks: {" ".join(p.stem for p in paths)}')
-    return update(paths, a.jobs, a.timeout)
+    return update(paths, a.jobs, a.timeout, a.slow)
 
 
 if __name__ == '__main__':
