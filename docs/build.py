@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """Build the course's documentation site offline, from the notebooks, with pip-installable tools only.
 
-    .venv/bin/python docs/build.py [--out _site] [--no-execute]
+    .venv/bin/python docs/build.py [--out _site] [--execute]
 
 The GitHub deploy workflow builds the published site with `nbdev_docs` (quarto). Quarto is a binary that
 cannot be pip-installed, so this script builds an equivalent browsable site from the same notebooks:
 
-1. execute every notebook in `nbs/` top to bottom in a Jupyter kernel of this Python (`nbclient`), the way
+1. take the notebooks in `nbs/` with the outputs they are committed with (`docs/outputs.py --check` makes sure
+   they are fresh; the build refuses stale ones), as nbdev's quarto build does; or, with `--execute`,
+   execute every notebook in `nbs/` top to bottom in a Jupyter kernel of this Python (`nbclient`), the way
    `nbdev_test` runs them: in the notebook's folder, skipping `#| eval: false` cells and cells flagged with a
    `tst_flags` flag of settings.ini (`slow`, `gpu`), with USENHANCE_OFFLINE=1 and USENHANCE_STATIC=1 (widgets
    render as static figures). The notebooks' own tests run here, so a failing test fails the build. The
@@ -301,7 +303,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', default='_site', help='folder the site is written to (default: _site)')
     ap.add_argument('--build', default='_proc', help='working folder: processed notebooks, mkdocs.yml (default: _proc)')
-    ap.add_argument('--no-execute', action='store_true', help='do not run the notebooks: API docs and text only, no figures')
+    ap.add_argument('--execute', action='store_true', help='run the notebooks again instead of using their committed outputs')
     ap.add_argument('--jobs', type=int, default=2, help='notebooks executed / processed at a time (default: 2)')
     ap.add_argument('--nbs', help='notebooks folder (default: nbs_path of settings.ini)')
     ap.add_argument('--timeout', type=int, default=600, help='seconds one notebook may run (default: 600)')
@@ -321,8 +323,14 @@ def main(argv=None):
     os.environ.setdefault('MPLBACKEND', 'Agg')
     failed = []
 
-    if a.no_execute:
-        log('== 1. execute: skipped (--no-execute), the site will have no figures')
+    if not a.execute:
+        sys.path.insert(0, str(ROOT/'docs'))
+        from outputs import status
+        stale = [(p.name, s) for p in paths if (s := status(json.loads(p.read_text()))) != 'fresh']
+        if stale:
+            log('docs build FAILED: outputs ' + ', '.join(f'{n} ({s})' for n, s in stale) + ': run docs/outputs.py --update, or build with --execute')
+            return 1
+        log(f'== 1. the {len(paths)} notebooks with their committed outputs (all fresh; --execute runs them again)')
         srcs = paths
     else:
         log(f'== 1. execute {len(paths)} notebooks, {a.jobs} at a time (kernel: {sys.executable})')
@@ -369,8 +377,8 @@ def main(argv=None):
         nav.append((title, f'{page_of[p.name]}.ipynb'))
         manifest.append(dict(page=f'{page_of[p.name]}.html', notebook=f'{st["nbs"].name}/{p.name}', title=title, figures=n_img, api=n_api))
         log(f'  {p.name:24} -> {page_of[p.name] + ".html":20} {n_img:2} figures {n_api:2} API entries  "{title}"')
-    if not a.no_execute and not sum(m['figures'] for m in manifest):
-        log('docs build FAILED: the executed notebooks produced no figure at all'); return 1
+    if not sum(m['figures'] for m in manifest):
+        log('docs build FAILED: the notebooks carry no figure at all'); return 1
 
     try:
         import jupyter_server_mathjax
@@ -394,7 +402,7 @@ def main(argv=None):
                        env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
     if r.returncode:
         log('docs build FAILED: mkdocs build'); return r.returncode
-    (out/'docs-manifest.json').write_text(json.dumps(dict(executed=not a.no_execute, pages=manifest), indent=1))
+    (out/'docs-manifest.json').write_text(json.dumps(dict(executed=True, pages=manifest), indent=1))  # outputs, run here or committed
     log(f'   took {time.time() - t0:.0f} s')
     log(f'docs: built {len(manifest)} pages, {sum(m["figures"] for m in manifest)} figures, into {out} in {time.time() - t00:.0f} s')
     return 0
