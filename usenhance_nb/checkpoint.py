@@ -83,11 +83,11 @@ def build_generator(cfg:Config)->nn.Module:
     if cfg.model == 'pix2pix': return UNetGenerator(1, 1, cfg.ngf, depth=unet_depth(cfg.image_size))
     raise ValueError(f"unknown model {cfg.model!r}; use 'cyclegan' or 'pix2pix'")
 
-def autocast(device, enabled:bool):
-    "Mixed precision on CUDA (fp16, with a GradScaler) or CPU (bf16) when `enabled`, else a no-op."
+def autocast(device, enabled:bool, dtype:str='float16'):
+    "Mixed precision when `enabled`: on CUDA in `dtype` ('float16' or 'bfloat16'), on a CPU in bfloat16; else a no-op."
     device = torch.device(device)
     if not enabled: return nullcontext()
-    return torch.autocast(device.type, dtype=torch.float16 if device.type == 'cuda' else torch.bfloat16)
+    return torch.autocast(device.type, dtype=getattr(torch, dtype) if device.type == 'cuda' else torch.bfloat16)
 
 try: _HERE = Path(__file__).resolve().parent
 except NameError: _HERE = Path(importlib.import_module('usenhance_nb').__file__).resolve().parent  # in this notebook

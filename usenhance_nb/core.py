@@ -164,6 +164,7 @@ class Config:
     step_size:int=100           # StepLR: multiply the learning rates by `gamma` every `step_size` epochs
     gamma:float=0.5             # StepLR's factor
     amp:bool|None=None          # mixed precision; None: on for CUDA, off on CPU
+    amp_dtype:str='float16'     # CUDA mixed precision: 'float16' (with a gradient scaler) or 'bfloat16' (no scaler; Ampere or newer); CPUs use bfloat16
     channels_last:bool|None=None # NHWC memory layout (faster convolutions on GPUs); None: on for CUDA
     compile:bool=False          # torch.compile the networks (pays off on long GPU runs)
     max_pairs:int|None=None     # cap on training pairs per epoch (None: all), for quick runs
@@ -221,7 +222,8 @@ class ConfigError(ValueError):
 
 CHOICES = dict(model=('cyclegan', 'pix2pix'),                        # text fields that take one of a few values
                adv_on=('cycle', 'translation'),
-               perceptual=('both', 'translation', 'cycle', 'none'))
+               perceptual=('both', 'translation', 'cycle', 'none'),
+               amp_dtype=('float16', 'bfloat16'))
 
 _KINDS = {'int': (int,), 'float': (int, float), 'bool': (bool,), 'str': (str,), 'tuple': (tuple,), 'None': (type(None),)}
 _WORDS = {'int': 'a whole number', 'float': 'a number', 'bool': 'True or False', 'str': 'text', 'tuple': 'a tuple', 'None': 'None'}

@@ -145,13 +145,13 @@ def set_rng_state(s:dict, gens:list[torch.Generator]):
 
 # %% ../nbs/08_train.ipynb #2fe070b0
 @torch.inference_mode()
-def validate(g_h:nn.Module, loader, device, amp:bool=False, win:int=9)->dict:
+def validate(g_h:nn.Module, loader, device, amp:bool=False, win:int=9, amp_dtype:str='float16')->dict:
     "Mean LNCC, SSIM and PSNR of g_h(low) against high over `loader`."
     g_h.eval()
     sums, n = {}, 0
     for low, high in loader:
         low, high = low.to(device, non_blocking=True), high.to(device, non_blocking=True)
-        with autocast(device, amp):
+        with autocast(device, amp, amp_dtype):
             fake = g_h(low)
         m = batch_metrics(fake.float(), high, win=win)
         for k, v in m.items(): sums[k] = sums.get(k, 0) + v.sum()
@@ -301,6 +301,9 @@ class Trainer:
             removed = remove_partial(self.out)
             if removed: print(f"removed {len(removed)} temporary file(s) an interrupted save left in {self.out}")
         self.amp = cfg.amp if cfg.amp is not None else self.device.type == 'cuda'
+        if self.amp and self.device.type == 'cuda' and cfg.amp_dtype == 'bfloat16' and not torch.cuda.is_bf16_supported():
+            raise ConfigError(f"amp_dtype='bfloat16': {torch.cuda.get_device_name(self.device)} has no bfloat16 support; "
+                              "use amp_dtype='float16' (with a gradient scaler)")
         torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
         self.splits = get_splits(data_root, cfg)
         found = [p for part in self.splits.values() for p in part]
@@ -339,7 +342,9 @@ class Trainer:
         self.opt_d = torch.optim.Adam(discs, lr=cfg.lr_d, betas=cfg.betas, fused=fused)
         self.sched_g = torch.optim.lr_scheduler.StepLR(self.opt_g, cfg.step_size, cfg.gamma)
         self.sched_d = torch.optim.lr_scheduler.StepLR(self.opt_d, cfg.step_size, cfg.gamma)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.device.type == 'cuda')
+        # float16's narrow range needs the loss scaled up so small gradients do not vanish; bfloat16 has float32's range
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.device.type == 'cuda'
+                                           and cfg.amp_dtype == 'float16')
         self.pools = dict(x_h=ImagePool(cfg.pool_size), x_l=ImagePool(cfg.pool_size))
         self.epoch, self.history = 0, []
         if resume and (self.out/'last.pt').exists(): self.load(self.out/'last.pt')
@@ -427,7 +432,7 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         for i, (s, w) in enumerate(parts):
             with self._no_sync(g_keys, i < len(parts) - 1), power_iteration(discs, i == 0):
-                with autocast(self.device, self.amp):
+                with autocast(self.device, self.amp, self.cfg.amp_dtype):
                     terms, imgs = forward(g_side, self.phi, cfg, low[s], high[s])
                 self.scaler.scale(w * terms['total']).backward()
             for k, v in terms.items(): logs[f'g_{k}'] = logs.get(f'g_{k}', 0) + w * v.detach()
@@ -446,7 +451,7 @@ class Trainer:
         for j, (part, i) in enumerate(passes):
             s, w = parts[i]
             with self._no_sync(d_keys, j < len(passes) - 1), power_iteration(discs, i == 0):
-                with autocast(self.device, self.amp):
+                with autocast(self.device, self.amp, self.cfg.amp_dtype):
                     d_terms = discriminator_terms(d_side, cfg, low[s], high[s], x_h[s], x_l[s] if x_l is not None else None, part)
                 self.scaler.scale(w * sum(d_terms.values())).backward()
             for k, v in d_terms.items(): logs[k] = logs.get(k, 0) + w * v.detach()
@@ -492,12 +497,12 @@ class Trainer:
             self.sched_g.step(); self.sched_d.step()
             self.epoch = epoch + 1
             # every process probes (its discriminators' power iteration stays in step with rank 0's); rank 0 validates
-            with autocast(self.device, self.amp):
+            with autocast(self.device, self.amp, self.cfg.amp_dtype):
                 probed = probe(self.nets, self.phi, self.cfg, *probe_batch)
             row = None
             if self.main:
                 row = dict(epoch=self.epoch, **losses, **probed,
-                           **validate(self.nets.g_h, self.valid_dl, self.device, self.amp),
+                           **validate(self.nets.g_h, self.valid_dl, self.device, self.amp, amp_dtype=self.cfg.amp_dtype),
                            lr_g=self.opt_g.param_groups[0]['lr'], lr_d=self.opt_d.param_groups[0]['lr'],
                            seconds=round(time.time() - t0, 2))
             if self.distributed:
