@@ -99,6 +99,18 @@ def status(nb, modules: dict | None = None) -> str:
     return 'fresh'
 
 
+def has_slow_outputs(nb) -> bool:
+    "Does a cell flagged `slow` carry outputs (recorded by `--update --slow`)?"
+    return any(re.match(r'\s*#\|\s*slow\b', _src(c)) and c.get('outputs') for c in code_cells(nb))
+
+
+def slow_status(nb, modules: dict | None = None) -> str | None:
+    "None (no slow outputs), 'fresh', or 'older': the slow cells' outputs were recorded with other inputs."
+    if not has_slow_outputs(nb): return None
+    st = nb.get('metadata', {}).get(KEY, {}).get('outputs', {})
+    return 'fresh' if st.get('slow_inputs') == inputs_fingerprint(nb, modules) else 'older'
+
+
 def notebooks(nbs: Path) -> list:
     return sorted(p for p in nbs.glob('*.ipynb') if not p.name.startswith(('_', '.')))
 
@@ -117,18 +129,25 @@ def check(paths) -> int:
         print(f'\n{len(bad)} of {len(paths)} notebooks need fresh outputs: run\n  .venv/bin/python docs/outputs.py --update {names}\nand commit them.')
         return 1
     print(f'outputs: all {len(paths)} notebooks carry fresh outputs')
+    for p in paths:  # a note, not a failure: refreshing them means training again
+        if slow_status(json.loads(p.read_text())) == 'older':
+            print(f'note: {p.stem}: the outputs of its `slow` cells were recorded with older code or cells; '
+                  f'refresh them with: .venv/bin/python docs/outputs.py --update {p.stem} --slow')
     return 0
 
 
 # ------------------------------------------------------------------ update
-def stamp(nb) -> None:
-    "Clean `nb` as nbdev_clean does, then record both fingerprints in its metadata."
+def stamp(nb, slow_inputs: str | None = None) -> None:
+    "Clean `nb` as nbdev_clean does, then record the fingerprints in its metadata (`slow_inputs`: of the slow cells' run)."
     from nbdev.clean import clean_nb
     from nbdev.config import get_config
     cfg = get_config()
     clean_nb(nb, clear_all=False, allowed_metadata_keys=cfg.get('allowed_metadata_keys', '').split(),
              allowed_cell_metadata_keys=cfg.get('allowed_cell_metadata_keys', '').split(), clean_ids=cfg.clean_ids)
-    nb['metadata'][KEY] = dict(outputs=dict(inputs=inputs_fingerprint(nb), outputs=outputs_fingerprint(nb)))
+    st = dict(inputs=inputs_fingerprint(nb), outputs=outputs_fingerprint(nb))
+    if slow_inputs == 'now': slow_inputs = st['inputs']
+    if slow_inputs: st['slow_inputs'] = slow_inputs
+    nb['metadata'][KEY] = dict(outputs=st)
 
 
 def update(paths, jobs: int, timeout: int, slow: bool = False) -> int:
@@ -151,8 +170,9 @@ def update(paths, jobs: int, timeout: int, slow: bool = False) -> int:
         failed = {p for p, _ in errs}
         for p in paths:
             if p in failed: continue
+            before = json.loads(p.read_text()).get('metadata', {}).get(KEY, {}).get('outputs', {})
             nb = json.loads((exec_dir/p.name).read_text())
-            stamp(nb)
+            stamp(nb, 'now' if slow else before.get('slow_inputs'))
             write_nb(dict2nb(nb), p)
             assert status(json.loads(p.read_text())) == 'fresh', p  # what nbdev_clean would write, stamped
         print(f'updated {len(paths) - len(failed)} of {len(paths)} notebooks in {time.time() - t0:.0f} s')
@@ -192,6 +212,15 @@ def selftest() -> int:
     expect('one output removed', nb, 'missing')
     nb = copy.deepcopy(nb0); del nb['metadata'][KEY]
     expect('no stamp', nb, 'missing')
+    nb = copy.deepcopy(nb0); c = code_cells(nb)[-1]
+    c['source'] = '#| slow\n' + _src(c); c['outputs'] = [dict(output_type='stream', name='stdout', text='trained\n')]
+    stamp_nb = lambda n, slow: n['metadata'][KEY]['outputs'].update(inputs=inputs_fingerprint(n), outputs=outputs_fingerprint(n),
+                                                                    **({'slow_inputs': inputs_fingerprint(n)} if slow else {}))
+    stamp_nb(nb, slow=True)
+    got = slow_status(nb); results.append(got == 'fresh'); print(f'  {"ok" if got == "fresh" else "FAIL":4} slow cells run with this code: {got} (expected fresh)')
+    c['source'] = _src(c) + '\ny = 2'; stamp_nb(nb, slow=False)  # the code changed; a plain --update skips the slow cells
+    got = (status(nb), slow_status(nb)); results.append(got == ('fresh', 'older'))
+    print(f'  {"ok" if got == ("fresh", "older") else "FAIL":4} slow cell edited, plain --update: {got} (expected (fresh, older))')
     print(f'selftest on {p.name} (depends on {", ".join(deps)}): {sum(results)} of {len(results)} as expected')
     return 0 if all(results) else 1
 
