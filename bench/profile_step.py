@@ -29,6 +29,25 @@ def kind(name:str)->str:
     n = name.lower()
     return next((k for k, pat in KINDS if re.search(pat, n)), 'other')
 
+def time_by_kind(prof, device, steps:int)->tuple[dict, float]:
+    "Device time per step (s) of the leaf kernels (CUDA) or leaf aten ops (CPU), grouped by `kind`; and their total."
+    by, total = defaultdict(float), 0.0
+    for e in prof.key_averages():
+        t = e.self_device_time_total if device.type == 'cuda' else e.self_cpu_time_total
+        if t <= 0 or (device.type != 'cuda' and not e.key.startswith('aten::')): continue
+        by[kind(e.key)] += t / steps / 1e6; total += t / steps / 1e6
+    return dict(by), total
+
+def print_kinds(prof, device, steps:int, wall:float)->float:
+    "Print the table of `time_by_kind` and the idle share of `wall` seconds per step; returns the busy seconds per step."
+    by, busy = time_by_kind(prof, device, steps)
+    print(f'\n| kind of work | ms per step | share of busy time |\n|---|---|---|')
+    for k, t in sorted(by.items(), key=lambda kv: -kv[1]):
+        print(f'| {k} | {1000 * t:.1f} | {100 * t / busy:.0f}% |')
+    print(f'\nbusy {1000 * busy:.1f} ms of {1000 * wall:.1f} ms wall per step: idle {100 * max(0, 1 - busy / wall):.0f}%'
+          + ('' if device.type == 'cuda' else ' (CPU: op self-times, threads overlap)'))
+    return busy
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -65,18 +84,7 @@ def main():
         for _ in range(a.steps): tr.train_step(low, high)
         sync()
     if a.trace: prof.export_chrome_trace(a.trace); print('trace:', a.trace)
-    # device time of the leaf kernels (CUDA) or of the leaf aten ops (CPU), grouped by kind of work
-    by, total = defaultdict(float), 0.0
-    for e in prof.key_averages():
-        t = e.self_device_time_total if device.type == 'cuda' else e.self_cpu_time_total
-        if t <= 0 or (device.type != 'cuda' and not e.key.startswith('aten::')): continue
-        by[kind(e.key)] += t; total += t
-    busy = total / a.steps / 1e6
-    print(f'\n| kind of work | ms per step | share of busy time |\n|---|---|---|')
-    for k, t in sorted(by.items(), key=lambda kv: -kv[1]):
-        print(f'| {k} | {t / a.steps / 1e3:.1f} | {100 * t / total:.0f}% |')
-    print(f'\nbusy {1000 * busy:.1f} ms of {1000 * wall:.1f} ms wall per step: idle {100 * max(0, 1 - busy / wall):.0f}%'
-          + ('' if device.type == 'cuda' else ' (CPU: op self-times, threads overlap)'))
+    print_kinds(prof, device, a.steps, wall)
     print('\ntop 12 by self time:')
     key = 'self_device_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
     print(prof.key_averages().table(sort_by=key, row_limit=12, max_name_column_width=60))
