@@ -19,10 +19,11 @@ from usenhance_nb.core import get_config
 from usenhance_nb.data import SAMPLE_DIR
 from usenhance_nb.train import Trainer
 
-KINDS = [('convolution', r'conv|cudnn|implicit_gemm|winograd|sm\d+_xmma|cutlass|gemm|mm\b|addmm'),
-         ('instance norm', r'instance_norm|batch_norm|native_batch_norm|welford|norm'),
+# first match wins: cuDNN's layout transposes and batch-norm kernels (instance norm runs as batch norm) carry "cudnn" too
+KINDS = [('instance norm', r'instance_norm|batch_norm|welford|norm'),
+         ('copy / layout', r'nchwtonhwc|nhwctonchw|copy|contiguous|to_copy|cat|pad|reflection|clone|transpose|permute'),
+         ('convolution', r'conv|cudnn|implicit_gemm|winograd|sm\d+_xmma|cutlass|gemm|mm\b|addmm'),
          ('optimizer', r'adam|foreach|multi_tensor|fused'),
-         ('copy / layout', r'copy|contiguous|to_copy|cat|pad|reflection|clone|transpose|permute'),
          ('elementwise', r'add|mul|sub|div|relu|tanh|sigmoid|mean|sum|abs|pow|sqrt|exp|log|elementwise|vectorized|reduce|fill|where|clamp')]
 
 def kind(name:str)->str:
