@@ -165,7 +165,7 @@ class Config:
     gamma:float=0.5             # StepLR's factor
     amp:bool|None=None          # mixed precision; None: on for CUDA, off on CPU
     amp_dtype:str='float16'     # CUDA mixed precision: 'float16' (with a gradient scaler) or 'bfloat16' (no scaler; Ampere or newer); CPUs use bfloat16
-    channels_last:bool|None=None # NHWC memory layout (faster convolutions on GPUs); None: on for CUDA
+    channels_last:bool|None=None # NHWC memory layout; None: off (slower for these networks, bench/README.md)
     compile:bool=False          # torch.compile the networks (pays off on long GPU runs)
     max_pairs:int|None=None     # cap on training pairs per epoch (None: all), for quick runs
     accum_steps:int=1           # split each batch into this many micro-batches whose gradients add up (less memory)
