@@ -9,8 +9,8 @@
 The notebooks are committed with their outputs so that the figures show on GitHub, in Colab before anything
 runs, and on the published site (nbdev's convention). `--update` executes a notebook exactly as the docs build
 and `nbdev_test` do (offline, widgets drawn as static figures, `slow`/`gpu` cells skipped: those keep the outputs
-they had, recorded with `--slow`), cleans it with nbdev's `clean_nb` and stamps it: the notebook's metadata `usenhance.outputs` records
-two fingerprints,
+they had, recorded with `--slow`), writes the repository's absolute path out of its outputs, cleans it with
+nbdev's `clean_nb` and stamps it: the notebook's metadata `usenhance.outputs` records two fingerprints,
 
 - `inputs`: SHA-256 of everything the outputs were computed from: the notebook's code cells (markdown does not
   count), and the source of every `usenhance_nb` module the code imports, directly or through other modules
@@ -137,6 +137,17 @@ def check(paths) -> int:
 
 
 # ------------------------------------------------------------------ update
+def repo_relative(nb, root: Path = ROOT) -> None:
+    "Write the repository's absolute path out of the outputs ('/home/me/usenhance-nb/data/sample' -> 'data/sample'): they read the same on every machine."
+    pre = str(root) + '/'
+    sub = lambda t: [x.replace(pre, '') for x in t] if isinstance(t, list) else t.replace(pre, '')
+    for c in code_cells(nb):
+        for o in c.get('outputs', []):
+            if 'text' in o: o['text'] = sub(o['text'])
+            for k in ('text/plain', 'text/html', 'text/markdown'):
+                if k in o.get('data', {}): o['data'][k] = sub(o['data'][k])
+
+
 def stamp(nb, slow_inputs: str | None = None) -> None:
     "Clean `nb` as nbdev_clean does, then record the fingerprints in its metadata (`slow_inputs`: of the slow cells' run)."
     from nbdev.clean import clean_nb
@@ -172,6 +183,7 @@ def update(paths, jobs: int, timeout: int, slow: bool = False) -> int:
             if p in failed: continue
             before = json.loads(p.read_text()).get('metadata', {}).get(KEY, {}).get('outputs', {})
             nb = json.loads((exec_dir/p.name).read_text())
+            repo_relative(nb)
             stamp(nb, 'now' if slow else before.get('slow_inputs'))
             write_nb(dict2nb(nb), p)
             assert status(json.loads(p.read_text())) == 'fresh', p  # what nbdev_clean would write, stamped
@@ -217,6 +229,12 @@ def selftest() -> int:
     c['source'] = _src(c) + '\ny = 2'
     stamp(nb, nb['metadata'][KEY]['outputs']['slow_inputs'])      # as a plain `--update` records it, skipping the slow cell
     expect('slow cell edited, plain --update', (status(nb), slow_status(nb)), ('fresh', 'older'))
+    nb = copy.deepcopy(nb0); c = code_cells(nb)[-1]
+    c['outputs'] = [dict(output_type='stream', name='stdout', text=[f'read {ROOT}/data/sample\n']),
+                    dict(output_type='execute_result', data={'text/plain': f"PosixPath('{ROOT}/nbs')"}, metadata={})]
+    repo_relative(nb)
+    expect('the repository path in outputs', [c['outputs'][0]['text'], c['outputs'][1]['data']['text/plain']],
+           [['read data/sample\n'], "PosixPath('nbs')"])
     print(f'selftest on {p.name} (depends on {", ".join(deps)}): {sum(results)} of {len(results)} as expected')
     return 0 if all(results) else 1
 

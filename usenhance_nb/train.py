@@ -269,6 +269,8 @@ def init_distributed(device:torch.device)->bool:
     return True
 
 # %% ../nbs/08_train.ipynb #9f0178be
+_REPORTED = set()  # data folders whose check was reported: once per process, though a notebook builds many Trainers
+
 class Trainer:
     "Train a `Config` on a data folder, with validation, checkpoints and exact resume; on several processes under `torchrun`."
     def __init__(self, cfg:Config,            # what to train (see `get_config`)
@@ -308,7 +310,9 @@ class Trainer:
         self.splits = get_splits(data_root, cfg)
         found = [p for part in self.splits.values() for p in part]
         n_checked = check_pairs(found)
-        if self.main: print(f"checked {n_checked} image files of {len(found)} pairs in {data_root}: all readable, pair sizes match")
+        if self.main and (str(data_root), n_checked) not in _REPORTED:
+            _REPORTED.add((str(data_root), n_checked))
+            print(f"checked {n_checked} image files of {len(found)} pairs in {data_root}: all readable, pair sizes match")
         self.valid_pairs = self.splits['valid'] or self.splits['train']
         if not self.splits['valid'] and self.main:
             warnings.warn(f"no validation pairs ({len(found)} pairs, val_frac={cfg.val_frac}): validating on the "
