@@ -13,7 +13,7 @@ from .core import Config, ConfigError, ImageError, NoSpaceError, PRESETS, VARIAN
 from .data import REGISTERED, DataError
 from .checkpoint import CheckpointError
 from .simulate import HANDHELD, HIGH_END, OTHER_DEVICES, as_misregistration, write_dataset
-from .train import Trainer, DivergenceError, RunFolderError, RUN_FILES, FIGURES
+from .train import Trainer, DivergenceError, GPUMemoryError, RunFolderError, RUN_FILES, FIGURES
 from .evaluate import REFERENCES, evaluate_runs, summarize
 from .enhance import enhance_paths
 
@@ -41,7 +41,8 @@ def _literal(v:str):
     except (ValueError, SyntaxError): return v
 
 # %% ../nbs/11_cli.ipynb #c026350e
-PACKAGE_ERRORS = (ConfigError, DataError, ImageError, CheckpointError, RunFolderError, DivergenceError, NoSpaceError)
+PACKAGE_ERRORS = (ConfigError, DataError, ImageError, CheckpointError, RunFolderError, DivergenceError, GPUMemoryError,
+                  NoSpaceError)
 FILE_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 def is_user_error(e:BaseException)->bool:

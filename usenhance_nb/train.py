@@ -31,8 +31,8 @@ from .metrics import batch_metrics
 # %% auto #0
 __all__ = ['RUN_FILES', 'FIGURES', 'build_models', 'ImagePool', 'cyclegan_forward', 'pix2pix_forward', 'discriminator_terms',
            'term_weights', 'probe', 'rng_state', 'set_rng_state', 'validate', 'plot_history', 'sample_grid',
-           'plot_training', 'DivergenceError', 'RunFolderError', 'check_run_folder', 'micro_batches', 'power_iteration',
-           'dist_env', 'init_distributed', 'Trainer', 'write_log']
+           'plot_training', 'DivergenceError', 'GPUMemoryError', 'RunFolderError', 'check_run_folder', 'micro_batches',
+           'power_iteration', 'dist_env', 'init_distributed', 'Trainer', 'write_log']
 
 # %% ../nbs/08_train.ipynb #0dfae840
 def build_models(cfg:Config)->nn.ModuleDict:
@@ -207,6 +207,9 @@ def plot_training(history:list[dict], title:str='Training'):
 # %% ../nbs/08_train.ipynb #1446c592
 class DivergenceError(RuntimeError):
     "Raised when a loss becomes NaN or infinite; the last good checkpoint is kept."
+
+class GPUMemoryError(RuntimeError):
+    "Raised when a training step does not fit in the GPU's memory; the message says which setting to change."
 
 class RunFolderError(ValueError):
     "A run folder that cannot be used as asked; the message says which option to pass."
@@ -489,7 +492,8 @@ class Trainer:
             for low, high in (progress_bar(self.train_dl, parent=mb) if self.main else self.train_dl):
                 low, high = self.to_device(low), self.to_device(high)
                 if n == 0: probe_batch = low[:4], high[:4]  # probed after the epoch's updates (see `probe`)
-                terms = self.train_step(low, high)
+                try: terms = self.train_step(low, high)
+                except torch.OutOfMemoryError: raise GPUMemoryError(self._out_of_memory(epoch + 1)) from None
                 for k, v in terms.items(): sums[k] = sums.get(k, 0) + v
                 n += 1  # losses stay on the device until the epoch ends: no host-device sync per step
             if self.distributed:  # the mean over every process's batches; every process then takes the same decisions
@@ -519,6 +523,24 @@ class Trainer:
         if self.history and self.main: self.save_figures()
         self._barrier()
         return self.history
+
+    def _out_of_memory(self, epoch:int)->str:
+        "Which memory setting to try next (notebook 08's measurements), and how to go on from the run folder."
+        c, per = self.cfg, self.cfg.batch_size // self.world_size
+        gpu = (f"{torch.cuda.get_device_name(self.device)}'s {torch.cuda.get_device_properties(self.device).total_memory / 2**30:.0f} GiB"
+               if self.device.type == 'cuda' else f'the memory of {self.device}')
+        if c.accum_steps < per: setting, why = f'accum_steps={min(2 * c.accum_steps, per)}', (
+            'Split each batch into more micro-batches (the same result, less memory; for the paper preset 2 fit a 40 GB '
+            'GPU, 4 a 24 GB one, 6 a 16 GB one)')
+        elif not c.checkpoint_blocks: setting, why = 'checkpoint_blocks=True', (
+            'Each pair already goes through on its own; recompute the residual blocks in the backward pass instead of '
+            'storing them (the same result, less memory)')
+        else: return (f"epoch {epoch}: one pair of {c.image_size}x{c.image_size} at a time, with checkpointing, does not fit "
+                      f"in {gpu}: choose a smaller model (--preset colab) or smaller images.")
+        go_on = (f'add --resume --set "{setting}" to the same command (memory settings may change when resuming)'
+                 if self.epoch and (self.out/'last.pt').exists() else f'run the same command again with --set "{setting}"')
+        return (f"epoch {epoch}: a training step of {per} pairs of {c.image_size}x{c.image_size} in {c.accum_steps} "
+                f"micro-batch(es) does not fit in {gpu}. {why}: {go_on}.")
 
     def _divergence(self, epoch:int, bad:list)->str:
         "What happened and what the user can do about it, as things stand in the run folder."
