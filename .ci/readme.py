@@ -1,20 +1,49 @@
 #!/usr/bin/env python3
 """README.md is generated from nbs/index.ipynb (nbdev_readme needs quarto, which CI cannot install).
 
-    python .ci/readme.py            # write README.md
-    python .ci/readme.py --check    # exit 1 if README.md is out of date
-    python .ci/readme.py --command test|demo   # print the README's one-line command of that name
+    .venv/bin/python .ci/readme.py            # fill the results tables of nbs/index.ipynb, then write README.md
+    .venv/bin/python .ci/readme.py --check    # exit 1 if a table or README.md is out of date
+    python3 .ci/readme.py --command test|demo # print the README's one-line command of that name
+
+Every table of results in the README is generated: a block `<!-- results:NAME -->` ... `<!-- /results:NAME -->`
+in a markdown cell of nbs/index.ipynb holds `usenhance_nb.evaluate.evidence_tables()[NAME]`, rendered from the
+committed results file (nbs/results/evidence.json) that the measuring script wrote. Nobody types those numbers.
 """
 import json, re, sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
 
+INDEX = root/'nbs'/'index.ipynb'
+BLOCK = re.compile(r'(<!-- results:(\w+) -->\n)(.*?)(<!-- /results:\2 -->)', re.S)
+
+def fill(text, tables) -> str:
+    "`text` with every results block's content replaced by the table of that name."
+    def sub(m):
+        if m.group(2) not in tables: sys.exit(f"nbs/index.ipynb: no results table named {m.group(2)!r} (have {sorted(tables)})")
+        return m.group(1) + tables[m.group(2)].strip() + '\n' + m.group(4)
+    return BLOCK.sub(sub, text)
+
+def filled_index() -> tuple[dict, bool]:
+    "nbs/index.ipynb with its results blocks filled from the committed results, and whether that changed it."
+    nb = json.loads(INDEX.read_text(encoding='utf-8'))
+    srcs = [''.join(c['source']) for c in nb['cells']]
+    if not any(BLOCK.search(t) for t in srcs): return nb, False
+    sys.path.insert(0, str(root))
+    from usenhance_nb.evaluate import evidence_tables  # the package renders them: one place for the format
+    tables = evidence_tables()
+    changed = False
+    for c, t in zip(nb['cells'], srcs):
+        if c['cell_type'] != 'markdown': continue
+        new = fill(t, tables)
+        if new != t: c['source'], changed = new.splitlines(keepends=True), True
+    return nb, changed
+
 def is_hidden(src): return re.search(r'^#\|\s*hide\b', src, re.M) is not None
 
-def render(nb_path=root/'nbs'/'index.ipynb') -> str:
+def render(nb=None) -> str:
     "Markdown cells verbatim, visible code cells as python blocks with their text outputs."
-    nb = json.loads(nb_path.read_text(encoding='utf-8'))
+    nb = nb or json.loads(INDEX.read_text(encoding='utf-8'))
     parts = ['<!-- Generated from nbs/index.ipynb by .ci/readme.py: edit the notebook, not this file. -->']
     for cell in nb['cells']:
         src = ''.join(cell['source']).strip()
@@ -38,7 +67,13 @@ if __name__ == '__main__':
     readme = root/'README.md'
     if '--command' in sys.argv: print(command(sys.argv[sys.argv.index('--command') + 1], readme.read_text(encoding='utf-8')))
     elif '--check' in sys.argv:
-        if readme.read_text(encoding='utf-8') != render():
-            sys.exit("README.md is out of date with nbs/index.ipynb: run `python .ci/readme.py`")
-        print("README.md matches nbs/index.ipynb")
-    else: readme.write_text(render(), encoding='utf-8'); print(f"wrote {readme}")
+        nb, changed = filled_index()
+        if changed: sys.exit("nbs/index.ipynb: a results table differs from nbs/results/evidence.json: run `.venv/bin/python .ci/readme.py`")
+        if readme.read_text(encoding='utf-8') != render(nb):
+            sys.exit("README.md is out of date with nbs/index.ipynb: run `.venv/bin/python .ci/readme.py`")
+        print("README.md matches nbs/index.ipynb, and its tables the committed results")
+    else:
+        nb, changed = filled_index()
+        if changed:
+            INDEX.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8'); print(f"filled the results tables of {INDEX}")
+        readme.write_text(render(nb), encoding='utf-8'); print(f"wrote {readme}")

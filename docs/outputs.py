@@ -45,33 +45,50 @@ def code_cells(nb) -> list: return [c for c in nb['cells'] if c['cell_type'] == 
 
 
 # ------------------------------------------------------------------ what the outputs depend on
-_MODULE = re.compile(r'usenhance_nb\.(\w+)')                                  # usenhance_nb.x (import or from)
+_MODULE = re.compile(r'usenhance_nb\.([\w.]+)')                              # usenhance_nb.x or usenhance_nb.x.y
 _FROM_PKG = re.compile(r'from[ \t]+usenhance_nb[ \t]+import[ \t]+\(?([\w \t,]+)')  # from usenhance_nb import x, y
-_FROM_REL = re.compile(r'from[ \t]+\.(\w+)[ \t]+import')                          # from .x import ...
+_FROM_REL = re.compile(r'from[ \t]+(\.+)([\w.]+)[ \t]+import')                      # from .x import ... / from ..x import
 _FROM_DOT = re.compile(r'from[ \t]+\.[ \t]+import[ \t]+\(?([\w \t,]+)')           # from . import x, y
 
 
-def _module_names(text: str, relative: bool) -> set:
-    "Names of package modules that `text` imports (`usenhance_nb.x`, `from usenhance_nb import x`, `from .x import`)."
-    names = set(_MODULE.findall(text)) | {n.strip() for m in _FROM_PKG.findall(text) for n in m.split(',')}
-    if relative:
-        names |= set(_FROM_REL.findall(text)) | {n.strip() for m in _FROM_DOT.findall(text) for n in m.split(',')}
-    return {n for n in names if n and (PKG/f'{n}.py').is_file()}
+def module_file(name: str) -> Path | None:
+    "The source file of package module `name` ('losses', 'exercises.losses', 'exercises' for its __init__), or None."
+    base = PKG.joinpath(*name.split('.')) if name != '__init__' else PKG/'__init__'
+    for f in (base.with_suffix('.py'), base/'__init__.py'):
+        if f.is_file(): return f
+    return None
+
+
+def _module_names(text: str, here: str = '') -> set:
+    "Names of package modules that `text` (the source of module `here`, '' for a notebook) imports."
+    names = {n.rstrip('.') for n in _MODULE.findall(text)} | {n.strip() for m in _FROM_PKG.findall(text) for n in m.split(',')}
+    if here:  # relative imports resolve against the importing module's package
+        pkg = here.split('.')[:-1] if module_file(here) and module_file(here).name != '__init__.py' else here.split('.')
+        for dots, rest in _FROM_REL.findall(text):
+            up = pkg[:len(pkg) - (len(dots) - 1)] if len(dots) > 1 else pkg
+            names.add('.'.join(up + [rest]))
+        names |= {'.'.join(pkg + [n.strip()]) for m in _FROM_DOT.findall(text) for n in m.split(',')}
+    out = set()
+    for n in names:  # 'x.y.Z' where Z is not a module: keep the longest prefix that is one
+        parts = n.split('.') if n else []
+        while parts and not module_file('.'.join(parts)): parts.pop()
+        if parts: out.add('.'.join(parts))
+    return out
 
 
 def _module_text(name: str, modules: dict | None) -> str:
-    text = modules[name] if modules and name in modules else (PKG/f'{name}.py').read_text()
+    text = modules[name] if modules and name in modules else module_file(name).read_text()
     return '\n'.join(l for l in text.splitlines() if not l.startswith('# %% '))  # nbdev's cell markers
 
 
 def dependencies(nb, modules: dict | None = None) -> list:
     "The package modules a notebook's code imports, directly or through other modules, sorted."
-    todo = _module_names('\n'.join(_src(c) for c in code_cells(nb)), relative=False)
+    todo = _module_names('\n'.join(_src(c) for c in code_cells(nb)))
     todo |= {'__init__'} if (PKG/'__init__.py').is_file() else set()
     seen = set()
     while todo:
         n = todo.pop(); seen.add(n)
-        todo |= _module_names(_module_text(n, modules), relative=True) - seen
+        todo |= _module_names(_module_text(n, modules), here=n if n != '__init__' else '') - seen
     return sorted(seen)
 
 
@@ -213,7 +230,7 @@ def selftest() -> int:
     expect('a markdown cell edited', status(nb), 'fresh')
     nb = copy.deepcopy(nb0); c = code_cells(nb)[-1]; c['source'] = _src(c) + '\nx = 1'
     expect('a code cell edited', status(nb), 'stale')
-    expect(f'module {mod} (imported) edited', status(nb0, {mod: (PKG/f'{mod}.py').read_text() + '\nX = 1\n'}), 'stale')
+    expect(f'module {mod} (imported) edited', status(nb0, {mod: module_file(mod).read_text() + '\nX = 1\n'}), 'stale')
     nb = copy.deepcopy(nb0)
     for c in code_cells(nb): c['outputs'] = []
     expect('outputs stripped', status(nb), 'missing')

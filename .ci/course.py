@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Check that the course's main path is a course: short notebooks, one idea each, the engineering in appendices.
+
+    python3 .ci/course.py                    # every numbered notebook in nbs/ (CI runs this)
+    python3 .ci/course.py nbs/08_train.ipynb # one notebook
+    python3 .ci/course.py --table            # the per-notebook table only (markdown), no verdict
+
+A main-path notebook is `nbs/NN_name.ipynb` (two digits). Each must have
+- at most 30 code cells and 300 lines of code (tests included, blank lines not counted);
+- a figure (PNG or JPEG output) among its first 12 code cells, in the committed outputs;
+- a `## Recap`, a `## Exercises` section and a link to the next notebook (a line starting `**Next**` or `Next:`),
+  except the last, which needs no next link;
+- none of the engineering that lives in the appendices: distributed training, gradient scalers, atomic file
+  replacement, errno / disk-full handling, out-of-memory handling, offline switches or autocast in its code;
+  at most one `except`;
+- a Python 3 kernelspec.
+Every notebook (appendices included) must have the kernelspec too. Exit status 1 on any failure.
+"""
+import json, re, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_CELLS, MAX_LINES, IMAGE_BY = 30, 300, 12
+FORBIDDEN = {  # code token: why it belongs in an appendix
+    'torch.distributed': 'distributed training', 'DistributedSampler': 'distributed training',
+    'DistributedDataParallel': 'distributed training', 'GradScaler': 'gradient scaling', 'os.replace': 'atomic writes',
+    'errno': 'file-system errors', 'ENOSPC': 'file-system errors', 'OutOfMemoryError': 'out-of-memory handling',
+    'GPUMemoryError': 'out-of-memory handling', 'is_offline': 'offline switches', 'USENHANCE_OFFLINE': 'offline switches',
+    'autocast': 'mixed precision'}
+MAIN = re.compile(r'^\d\d_\w+\.ipynb$')
+
+
+def src(cell) -> str: return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+
+
+def has_image(cell) -> bool:
+    return any(k in o.get('data', {}) for o in cell.get('outputs', []) for k in ('image/png', 'image/jpeg'))
+
+
+def measure(path: Path) -> dict:
+    nb = json.loads(path.read_text())
+    code = [c for c in nb['cells'] if c['cell_type'] == 'code']
+    text = '\n'.join(src(c) for c in code)
+    md = '\n'.join(src(c) for c in nb['cells'] if c['cell_type'] == 'markdown')
+    first = next((i + 1 for i, c in enumerate(code) if has_image(c)), None)
+    return dict(name=path.stem, cells=len(code), lines=sum(1 for l in text.splitlines() if l.strip()),
+                first_image=first, recap=bool(re.search(r'^## Recap', md, re.M)),
+                exercises=bool(re.search(r'^## Exercises', md, re.M)),
+                next=bool(re.search(r'^\s*(\*\*Next\*\*|Next:)', md, re.M)),
+                excepts=len(re.findall(r'\bexcept\b', text)),
+                forbidden=sorted(t for t in FORBIDDEN if t in text),
+                kernelspec=nb.get('metadata', {}).get('kernelspec', {}).get('language') == 'python')
+
+
+def problems(m: dict, last: bool) -> list:
+    out = []
+    if m['cells'] > MAX_CELLS: out.append(f"{m['cells']} code cells (at most {MAX_CELLS})")
+    if m['lines'] > MAX_LINES: out.append(f"{m['lines']} lines of code (at most {MAX_LINES})")
+    if not m['first_image'] or m['first_image'] > IMAGE_BY:
+        out.append(f"first figure in code cell {m['first_image']} (needs one among the first {IMAGE_BY})")
+    for k, what in (('recap', '## Recap'), ('exercises', '## Exercises')):
+        if not m[k]: out.append(f'no {what} section')
+    if not m['next'] and not last: out.append('no link to the next notebook (**Next**)')
+    if m['excepts'] > 1: out.append(f"{m['excepts']} `except` (at most 1)")
+    for t in m['forbidden']: out.append(f'`{t}` in its code: {FORBIDDEN[t]} belongs in an appendix')
+    if not m['kernelspec']: out.append('no Python 3 kernelspec')
+    return out
+
+
+def table(ms: list) -> str:
+    rows = ['| notebook | code cells | lines of code | first figure (code cell) |', '|---|---|---|---|']
+    rows += [f"| `{m['name']}` | {m['cells']} | {m['lines']} | {m['first_image']} |" for m in ms]
+    return '\n'.join(rows)
+
+
+def main(argv):
+    only_table = '--table' in argv
+    paths = [Path(a) for a in argv if not a.startswith('--')]
+    every = sorted((ROOT/'nbs').rglob('*.ipynb'))
+    main_path = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if MAIN.match(p.name))
+    todo = paths or main_path
+    ms = [measure(p) for p in todo]
+    print(table(ms))
+    if only_table: return 0
+    bad = 0
+    for p, m in zip(todo, ms):
+        for why in problems(m, last=p == main_path[-1]):
+            print(f'{p.name}: {why}'); bad += 1
+    if not paths:
+        for p in every:
+            if p.suffix == '.ipynb' and not MAIN.match(p.name) and not measure(p)['kernelspec']:
+                print(f'{p.relative_to(ROOT)}: no Python 3 kernelspec'); bad += 1
+    print(f'course: {len(todo)} main-path notebooks checked, {bad} problem(s)')
+    return 1 if bad else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
