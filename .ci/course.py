@@ -14,7 +14,8 @@ A main-path notebook is `nbs/NN_name.ipynb` (two digits). Each must have
   replacement, errno / disk-full handling, out-of-memory handling, offline switches or autocast in its code;
   at most one `except`;
 - a Python 3 kernelspec.
-Every notebook (appendices included) must have the kernelspec too. Exit status 1 on any failure.
+Every notebook (appendices included) must have the kernelspec too, and no committed output may show a traceback,
+a URLError or a path of the machine that ran it (`/tmp/...`, `/home/...`, `ipykernel_1234`). Exit status 1 on any failure.
 """
 import json, re, sys
 from pathlib import Path
@@ -28,6 +29,7 @@ FORBIDDEN = {  # code token: why it belongs in an appendix
     'GPUMemoryError': 'out-of-memory handling', 'is_offline': 'offline switches', 'USENHANCE_OFFLINE': 'offline switches',
     'autocast': 'mixed precision'}
 MAIN = re.compile(r'^\d\d_\w+\.ipynb$')
+BAD_OUTPUT = re.compile(r'Traceback \(most recent call last\)|URLError|/tmp/|/root/|/home/|/work/|/Users/|ipykernel_\d+')
 
 
 def src(cell) -> str: return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
@@ -35,6 +37,22 @@ def src(cell) -> str: return ''.join(cell['source']) if isinstance(cell['source'
 
 def has_image(cell) -> bool:
     return any(k in o.get('data', {}) for o in cell.get('outputs', []) for k in ('image/png', 'image/jpeg'))
+
+
+def output_text(cell) -> str:
+    "Everything a cell's outputs show as text (streams, tracebacks, text/plain and html)."
+    parts = []
+    for o in cell.get('outputs', []):
+        t = o.get('text', ''); parts.append(''.join(t) if isinstance(t, list) else t)
+        parts += [''.join(o.get('traceback', []))]
+        for k in ('text/plain', 'text/html', 'text/markdown'):
+            v = o.get('data', {}).get(k, ''); parts.append(''.join(v) if isinstance(v, list) else v)
+    return '\n'.join(parts)
+
+
+def bad_outputs(nb) -> list:
+    "What committed outputs must not show: a traceback, a URLError, a path of the machine that ran them."
+    return sorted({m.group(0) for c in nb['cells'] if c['cell_type'] == 'code' for m in BAD_OUTPUT.finditer(output_text(c))})
 
 
 def measure(path: Path) -> dict:
@@ -49,7 +67,8 @@ def measure(path: Path) -> dict:
                 next=bool(re.search(r'^\s*(\*\*Next\*\*|Next:)', md, re.M)),
                 excepts=len(re.findall(r'\bexcept\b', text)),
                 forbidden=sorted(t for t in FORBIDDEN if t in text),
-                kernelspec=nb.get('metadata', {}).get('kernelspec', {}).get('language') == 'python')
+                kernelspec=nb.get('metadata', {}).get('kernelspec', {}).get('language') == 'python',
+                bad_outputs=bad_outputs(nb))
 
 
 def problems(m: dict, last: bool) -> list:
@@ -64,6 +83,7 @@ def problems(m: dict, last: bool) -> list:
     if m['excepts'] > 1: out.append(f"{m['excepts']} `except` (at most 1)")
     for t in m['forbidden']: out.append(f'`{t}` in its code: {FORBIDDEN[t]} belongs in an appendix')
     if not m['kernelspec']: out.append('no Python 3 kernelspec')
+    for b in m['bad_outputs']: out.append(f'a committed output shows {b!r}')
     return out
 
 
@@ -88,8 +108,11 @@ def main(argv):
             print(f'{p.name}: {why}'); bad += 1
     if not paths:
         for p in every:
-            if p.suffix == '.ipynb' and not MAIN.match(p.name) and not measure(p)['kernelspec']:
-                print(f'{p.relative_to(ROOT)}: no Python 3 kernelspec'); bad += 1
+            if MAIN.match(p.name): continue
+            m = measure(p)
+            for why in (['no Python 3 kernelspec'] if not m['kernelspec'] else []) + \
+                       [f'a committed output shows {b!r}' for b in m['bad_outputs']]:
+                print(f'{p.relative_to(ROOT)}: {why}'); bad += 1
     print(f'course: {len(todo)} main-path notebooks checked, {bad} problem(s)')
     return 1 if bad else 0
 

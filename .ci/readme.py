@@ -31,13 +31,46 @@ def filled_index() -> tuple[dict, bool]:
     if not any(BLOCK.search(t) for t in srcs): return nb, False
     sys.path.insert(0, str(root))
     from usenhance_nb.evaluate import evidence_tables  # the package renders them: one place for the format
-    tables = evidence_tables()
+    tables = {**course_tables(), **evidence_tables()}
     changed = False
     for c, t in zip(nb['cells'], srcs):
         if c['cell_type'] != 'markdown': continue
         new = fill(t, tables)
         if new != t: c['source'], changed = new.splitlines(keepends=True), True
     return nb, changed
+
+def _summary(nb) -> str:
+    "A notebook's one-line summary (the `> ...` line of its title cell)."
+    first = ''.join(nb['cells'][0]['source']) if nb['cells'] else ''
+    m = re.search(r'^>\s*(.+)$', first, re.M)
+    return m.group(1).strip() if m else ''
+
+def course_tables() -> dict:
+    "The course map: every notebook's summary, size (.ci/course.py) and measured run time (nbs/results/notebook_times.json)."
+    sys.path.insert(0, str(root/'.ci'))
+    import course
+    times_file = root/'nbs'/'results'/'notebook_times.json'
+    times = json.loads(times_file.read_text()) if times_file.exists() else {}
+    def secs(name):
+        t = times.get(name, {})
+        if 'seconds' not in t: return 'not measured'
+        extra = t.get('seconds_with_slow')
+        return f"{t['seconds']:.0f}" + (f" ({extra:.0f} with the `slow` cells)" if extra else '')
+    rows = ['| step | notebook | what it teaches | code cells | lines of code | run time, 2-core CPU (s) |',
+            '|---|---|---|---|---|---|']
+    nbs = sorted((root/'nbs').glob('*.ipynb'))
+    for p in nbs:
+        if p.stem == 'index': continue
+        m = course.measure(p)
+        step = str(int(p.stem[:2])) if course.MAIN.match(p.name) else 'appendix'
+        rows.append(f"| {step} | `{p.stem}` | {_summary(json.loads(p.read_text()))} | {m['cells']} | {m['lines']} | {secs(p.stem)} |")
+    main = [times.get(p.stem, {}) for p in nbs if course.MAIN.match(p.name)]
+    total = sum(t.get('seconds', 0) for t in main)
+    total_slow = sum(t.get('seconds_with_slow', t.get('seconds', 0)) for t in main)
+    note = (f"\nThe main path ran top to bottom in {total / 60:.1f} minutes of computing ({total_slow / 60:.1f} with the `slow` "
+            "cells a learner runs too), each notebook in a fresh kernel, one at a time, measured by `docs/outputs.py --update`."
+            if all('seconds' in t for t in main) and main else '')
+    return {'course': '\n'.join(rows) + '\n' + note}
 
 def is_hidden(src): return re.search(r'^#\|\s*hide\b', src, re.M) is not None
 

@@ -76,6 +76,9 @@ def kernelspec(build):
     os.environ['JUPYTER_PATH'] = os.pathsep.join([str(build/'jupyter')] + [p for p in os.environ.get('JUPYTER_PATH', '').split(os.pathsep) if p])
 
 
+TIMES = {}  # notebook file name -> seconds its execution took (docs/outputs.py records them)
+
+
 async def _execute_one(path, dst, flags, timeout, sem):
     import nbformat
     from nbclient import NotebookClient
@@ -95,6 +98,7 @@ async def _execute_one(path, dst, flags, timeout, sem):
             c.metadata.tags.remove('skip-execution')
             if not c.metadata.tags: del c.metadata['tags']
         nbformat.write(nb, dst)
+        TIMES[path.name] = time.time() - t0
         log(f'  {"FAILED" if err else "ok":6} {path.name} executed in {time.time() - t0:.0f} s ({len(skipped)} cells skipped as in nbdev_test)')
         return path, err
 
@@ -361,7 +365,7 @@ def main(argv=None):
     if (st['nbs']/'images').is_dir(): shutil.copytree(st['nbs']/'images', docs_dir/'images')  # figures pages link to
     (mk/'overrides').mkdir()
     (mk/'overrides'/'main.html').write_text(MAIN_HTML)
-    page_of = {p.name: ('index' if p.stem == 'index' else re.sub(r'^\d+[a-z]?_', '', p.stem)) for p in paths}
+    page_of = {p.name: ('index' if p.stem == 'index' else re.sub(r'^(\d+[a-z]?|A\d+)_', '', p.stem)) for p in paths}
     # nbdev names the page after the front matter's output-file; read it from the processed notebook
     for p in paths:
         nb = json.loads((build/p.name).read_text())

@@ -14,7 +14,7 @@ the Colab badges, and they are reported, not checked). A page passes when:
 - the API reference (show_doc) of its notebook is rendered, and its maths is typeset when it has any;
 - every link in its article to a page of the site resolves (HTTP 200, and the #anchor exists).
 
-The sidebar itself must list every page of the manifest, in teaching order (index, then 00_core ... 11_cli).
+The sidebar itself must list every page of the manifest, in teaching order (index, then 01_motivation ... 12_enhance, then the appendices A1_core ... A8_cli).
 Full-page screenshots of the home page and of one notebook page with figures go to --shots. Prints one line
 per page, then 'docs: N passed, M failed'; exits 1 on any failure.
 """

@@ -157,7 +157,9 @@ def check(paths) -> int:
 def repo_relative(nb, root: Path = ROOT) -> None:
     "Write the repository's absolute path out of the outputs ('/home/me/usenhance-nb/data/sample' -> 'data/sample'): they read the same on every machine."
     pre = str(root) + '/'
-    sub = lambda t: [x.replace(pre, '') for x in t] if isinstance(t, list) else t.replace(pre, '')
+    tmp = re.compile(r'/tmp/ipykernel_\d+/\d+\.py|/tmp/tmp[\w-]+|/tmp(?=/)')  # a cell's file in warnings, temporary folders
+    one = lambda x: tmp.sub(lambda m: '<cell>' if 'ipykernel' in m.group(0) else '<tmp>', x.replace(pre, ''))
+    sub = lambda t: [one(x) for x in t] if isinstance(t, list) else one(t)
     for c in code_cells(nb):
         for o in c.get('outputs', []):
             if 'text' in o: o['text'] = sub(o['text'])
@@ -204,10 +206,24 @@ def update(paths, jobs: int, timeout: int, slow: bool = False) -> int:
             stamp(nb, 'now' if slow else before.get('slow_inputs'))
             write_nb(dict2nb(nb), p)
             assert status(json.loads(p.read_text())) == 'fresh', p  # what nbdev_clean would write, stamped
+        record_times({p.stem: build.TIMES[p.name] for p in paths if p not in failed and p.name in build.TIMES}, slow)
         print(f'updated {len(paths) - len(failed)} of {len(paths)} notebooks in {time.time() - t0:.0f} s')
         if old_ipy is None: os.environ.pop('IPYTHONDIR', None)
         else: os.environ['IPYTHONDIR'] = old_ipy
     return 1 if failed else 0
+
+
+TIMES_FILE = ROOT/'nbs'/'results'/'notebook_times.json'
+
+
+def record_times(times: dict, slow: bool) -> None:
+    "Merge the measured run time of each notebook executed top to bottom into nbs/results/notebook_times.json."
+    old = json.loads(TIMES_FILE.read_text()) if TIMES_FILE.exists() else {}
+    key = 'seconds_with_slow' if slow else 'seconds'
+    for name, sec in times.items():
+        old.setdefault(name, {})[key] = round(sec, 1)
+        old[name]['cpus'] = os.cpu_count()
+    TIMES_FILE.write_text(json.dumps(dict(sorted(old.items())), indent=1) + '\n')
 
 
 # ------------------------------------------------------------------ self-test
@@ -249,9 +265,10 @@ def selftest() -> int:
     nb = copy.deepcopy(nb0); c = code_cells(nb)[-1]
     c['outputs'] = [dict(output_type='stream', name='stdout', text=[f'read {ROOT}/data/sample\n']),
                     dict(output_type='execute_result', data={'text/plain': f"PosixPath('{ROOT}/nbs')"}, metadata={})]
+    c['outputs'].append(dict(output_type='stream', name='stderr', text='/tmp/ipykernel_123/456.py:2: UserWarning: x\nin /tmp/tmpab_c1/run\n'))
     repo_relative(nb)
-    expect('the repository path in outputs', [c['outputs'][0]['text'], c['outputs'][1]['data']['text/plain']],
-           [['read data/sample\n'], "PosixPath('nbs')"])
+    expect('the repository path in outputs', [c['outputs'][0]['text'], c['outputs'][1]['data']['text/plain'], c['outputs'][2]['text']],
+           [['read data/sample\n'], "PosixPath('nbs')", '<cell>:2: UserWarning: x\nin <tmp>/run\n'])
     print(f'selftest on {p.name} (depends on {", ".join(deps)}): {sum(results)} of {len(results)} as expected')
     return 0 if all(results) else 1
 
