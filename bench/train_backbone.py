@@ -4,14 +4,14 @@
 
 Run it from the root of a clean checkout: the file records the commit, and whether the backbone's code or the
 simulator differed from it. It takes 1-2 minutes on 2 CPU cores (one torch thread; the simulator uses two).
-Notebook 05_perceptual explains the network, the data and the augmentations; weights/README.md records the run
+Appendix A4_backbone explains the network, the data and the augmentations; weights/README.md records the run
 that produced the committed file.
 """
 import argparse, json, shlex, sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package, not another installed copy
-from usenhance_nb.perceptual import BUNDLED_BACKBONE, train_backbone
+from usenhance_nb.backbone import BUNDLED_BACKBONE, train_backbone
 
 
 def main():

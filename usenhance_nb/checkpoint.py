@@ -79,9 +79,9 @@ def load_checkpoint(path,                  # a checkpoint written by `save_check
 # %% ../nbs/A5_checkpoint.ipynb #b9580f4a
 def build_generator(cfg:Config)->nn.Module:
     "The enhancing generator G_H of `cfg.model`."
-    if cfg.model == 'cyclegan': return Generator(1, 1, cfg.ngf, cfg.n_blocks)
+    if cfg.model in ('cyclegan', 'supervised'): return Generator(1, 1, cfg.ngf, cfg.n_blocks)
     if cfg.model == 'pix2pix': return UNetGenerator(1, 1, cfg.ngf, depth=unet_depth(cfg.image_size))
-    raise ValueError(f"unknown model {cfg.model!r}; use 'cyclegan' or 'pix2pix'")
+    raise ValueError(f"unknown model {cfg.model!r}; use 'cyclegan', 'pix2pix' or 'supervised'")
 
 def autocast(device, enabled:bool, dtype:str='float16'):
     "Mixed precision when `enabled`: on CUDA in `dtype` ('float16' or 'bfloat16'), on a CPU in bfloat16; else a no-op."

@@ -10,7 +10,8 @@ from torch.nn.utils import parametrize
 from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
-__all__ = ['conv_block', 'init_weights', 'count_params', 'ResBlock', 'Generator', 'unet_depth', 'UNetGenerator']
+__all__ = ['conv_block', 'init_weights', 'count_params', 'ResBlock', 'Generator', 'unet_depth', 'UNetGenerator',
+           'build_generator']
 
 # %% ../nbs/03_generator.ipynb #b9954ffc
 def conv_block(cin:int,      # input channels
@@ -156,3 +157,10 @@ class UNetGenerator(nn.Module):
             if k: x = torch.cat([x, skips.pop()], 1)               # concatenate the encoder features of this side
             x = up(x)
         return x
+
+# %% ../nbs/03_generator.ipynb #9471ea76
+def build_generator(cfg)->nn.Module:   # cfg: a `usenhance_nb.core.Config`
+    "The enhancing generator G_H of `cfg.model`: the ResNet `Generator` ('cyclegan', 'supervised') or the pix2pix U-Net."
+    if cfg.model in ('cyclegan', 'supervised'): return Generator(1, 1, cfg.ngf, cfg.n_blocks)
+    if cfg.model == 'pix2pix': return UNetGenerator(1, 1, cfg.ngf, depth=unet_depth(cfg.image_size))
+    raise ValueError(f"unknown model {cfg.model!r}; use 'cyclegan', 'supervised' or 'pix2pix'")

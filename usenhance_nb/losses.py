@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from .core import CHOICES
 
 # %% auto #0
 __all__ = ['ADV_ON', 'PERCEPTUAL_MODES', 'lsgan_loss', 'adv_inputs', 'adversarial_loss', 'cycle_loss', 'identity_loss',
@@ -20,8 +21,7 @@ def lsgan_loss(pred:Tensor,    # discriminator scores (any shape, e.g. a PatchGA
     return F.mse_loss(pred, torch.full_like(pred, target))
 
 # %% ../nbs/06_losses.ipynb #fcf8f41a
-ADV_ON = ('cycle', 'translation')                       # choices of `adv_on`
-PERCEPTUAL_MODES = ('both', 'translation', 'cycle', 'none')  # choices of `Config.perceptual`
+ADV_ON, PERCEPTUAL_MODES = CHOICES['adv_on'], CHOICES['perceptual']  # TRANSITION: removed, read core.CHOICES
 
 def adv_inputs(fake_h:Tensor, # G_H(L)
                fake_l:Tensor, # G_L(H)
@@ -32,7 +32,7 @@ def adv_inputs(fake_h:Tensor, # G_H(L)
     "The images the discriminators judge: cycle reconstructions or translations."
     if adv_on == 'cycle': return rec_h, rec_l
     if adv_on == 'translation': return fake_h, fake_l
-    raise ValueError(f"adv_on={adv_on!r}: choose one of {ADV_ON}")
+    raise ValueError(f"adv_on={adv_on!r}: choose one of {CHOICES['adv_on']}")
 
 def adversarial_loss(d_h_out:Tensor,  # D_H's scores for the generated high-quality images
                      d_l_out:Tensor,  # D_L's scores for the generated low-quality images
@@ -61,14 +61,14 @@ def perceptual_term(phi,            # perceptual distance phi(x, y) -> scalar (a
                     fake_l:Tensor,  # G_L(H)
                     rec_h:Tensor,   # G_H(G_L(H))
                     rec_l:Tensor,   # G_L(G_H(L)) (used by no variant; kept for symmetry)
-                    mode:str,       # 'both', 'translation', 'cycle' or 'none' (see `PERCEPTUAL_MODES`)
+                    mode:str,       # 'both', 'translation', 'cycle' or 'none' (`CHOICES['perceptual']`)
                    )->Tensor:
     "The perceptual loss variant of the paper's Table 2 selected by `mode`."
     if mode == 'both': return phi(h, fake_h) + phi(l, fake_l)
     if mode == 'translation': return phi(h, fake_h)
     if mode == 'cycle': return phi(h, rec_h)
     if mode == 'none': return h.new_zeros(())
-    raise ValueError(f"perceptual mode {mode!r}: choose one of {PERCEPTUAL_MODES}")
+    raise ValueError(f"perceptual mode {mode!r}: choose one of {CHOICES['perceptual']}")
 
 # %% ../nbs/06_losses.ipynb #24547787
 def generator_loss(terms:dict,             # the loss terms: keys 'adv', 'cycle', 'idt', 'per' (scalar tensors)
