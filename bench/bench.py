@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from usenhance_nb.core import get_config
 from usenhance_nb.data import SAMPLE_DIR
 from usenhance_nb.generator import Generator
-from usenhance_nb.train import Trainer
+from usenhance_nb.trainer import Trainer
 from usenhance_nb.enhance import enhance_batch
 from usenhance_nb.winograd import winograd_generator, reuse_freed_memory
 

@@ -2,7 +2,8 @@
 
     python bench/bench_simulate.py [--pairs-per-organ 10] [--size 256] [--workers 1 2]
 
-Prints pairs/s for simulating alone and for `write_dataset` (simulate + two PNG writes per pair),
+Prints pairs/s for simulating alone and for `write_dataset` (simulate + four PNG writes per pair: low, high,
+registered truth, region map),
 for each number of worker threads.
 """
 import argparse, os, platform, tempfile, time

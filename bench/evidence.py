@@ -81,6 +81,7 @@ def main(argv=None):
     ap.add_argument('--fast', action='store_true', help='seed 42 and the cross-device level only')
     ap.add_argument('--results', default=str(ROOT/'nbs'/'results'))
     ap.add_argument('--device', default=None)
+    ap.add_argument('--preset', default='cpu', help="model and training size ('smoke' to try the pipeline in a minute; the published run uses 'cpu')")
     a = ap.parse_args(argv)
     if a.fast: a.seeds, a.levels = [42], [MAIN_LEVEL]
     if MAIN_LEVEL not in a.levels: ap.error(f"--levels must include {MAIN_LEVEL!r}: the main comparison is on the quick start's data")
@@ -96,7 +97,7 @@ def main(argv=None):
             ensure_regions(data, level)
             for f in (out/level).glob('scores_seed*.csv'):      # scored before the region maps: score again
                 if 'gcnr' not in pd.read_csv(f, nrows=1): f.unlink()
-        frames.append(run_sweep(out, levels=(level,), variants=variants, seeds=a.seeds, device=a.device, **DATA))
+        frames.append(run_sweep(out, levels=(level,), variants=variants, seeds=a.seeds, preset=a.preset, device=a.device, **DATA))
         print(f"{level}: done after {(time.time() - t0) / 60:.1f} min", flush=True)
     df = pd.concat(frames, ignore_index=True)
     main_rows = df[df.level == MAIN_LEVEL]
@@ -111,7 +112,7 @@ def main(argv=None):
     ev = dict(provenance=dict(
         command='python bench/evidence.py' + ''.join(f' {x}' for x in (argv if argv is not None else sys.argv[1:])),
         seeds=a.seeds, levels={l: as_misregistration(l).shift_mm for l in order}, variants=list(VARIANTS) + [CEILING],
-        preset='cpu', data=dict(DATA, pairs=5 * DATA['n_per_organ'], misregistration=MAIN_LEVEL),
+        preset=a.preset, data=dict(DATA, pairs=5 * DATA['n_per_organ'], misregistration=MAIN_LEVEL),
         test_pairs=int(n_test.iloc[0]) if n_test.nunique() == 1 else n_test.to_dict(),
         lncc_window=9, wall_clock_min=round(wall, 1), train_min=round(train_minutes(out, order, a.seeds), 1),
         cpus=os.cpu_count(), machine=platform.processor() or platform.machine(), git_commit=commit + ('+uncommitted' if dirty else ''),

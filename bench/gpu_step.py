@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-import usenhance_nb.train as train
+import usenhance_nb.trainer as train  # the Trainer and the `build_models` it calls
 from usenhance_nb.core import get_config
 from usenhance_nb.data import SAMPLE_DIR
 from usenhance_nb.generator import ResBlock, conv_block, init_weights

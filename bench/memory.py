@@ -20,7 +20,7 @@ def one(a, over):
     import torch
     from usenhance_nb.core import get_config
     from usenhance_nb.data import SAMPLE_DIR
-    from usenhance_nb.train import Trainer
+    from usenhance_nb.trainer import Trainer
     torch.manual_seed(0)
     cfg = get_config('paper', image_size=a.size, ngf=a.ngf, ndf=a.ngf, batch_size=a.batch, lpips_net=a.lpips, **over)
     tr = Trainer(cfg, SAMPLE_DIR, '/tmp/usenhance_memory_bench', device=a.device)

@@ -17,7 +17,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from usenhance_nb.core import get_config
 from usenhance_nb.data import SAMPLE_DIR
-from usenhance_nb.train import Trainer
+from usenhance_nb.trainer import Trainer
 
 # first match wins: cuDNN's layout transposes and batch-norm kernels (instance norm runs as batch norm) carry "cudnn" too
 KINDS = [('instance norm', r'instance_norm|batch_norm|welford|norm'),

@@ -11,7 +11,7 @@ import pandas as pd
 from usenhance_nb.core import get_config
 from usenhance_nb.data import ORGANS, find_pairs
 from usenhance_nb.simulate import OTHER_DEVICES, write_dataset
-from usenhance_nb.train import Trainer
+from usenhance_nb.trainer import Trainer
 from usenhance_nb.evaluate import evaluate_method, load_methods, summarize
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -19,7 +19,7 @@ import pandas as pd
 
 from usenhance_nb.core import get_config
 from usenhance_nb.simulate import write_dataset
-from usenhance_nb.train import Trainer
+from usenhance_nb.trainer import Trainer
 from usenhance_nb.evaluate import evaluate_runs
 
 METRICS = ('lncc', 'ssim', 'psnr', 'texture')

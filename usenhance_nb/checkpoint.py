@@ -11,11 +11,11 @@ import torch
 from torch import nn
 
 from .core import Config, atomic_write
-from .generator import Generator, UNetGenerator, unet_depth
+from .generator import build_generator  # TRANSITION: moved to generator; `from .checkpoint import build_generator` still works
 
 # %% auto #0
-__all__ = ['BUNDLED_MODEL', 'CheckpointError', 'save_checkpoint', 'remove_partial', 'load_checkpoint', 'build_generator',
-           'autocast', 'load_generator']
+__all__ = ['BUNDLED_MODEL', 'CheckpointError', 'save_checkpoint', 'remove_partial', 'load_checkpoint', 'autocast',
+           'load_generator']
 
 # %% ../nbs/A5_checkpoint.ipynb #796922d8
 class CheckpointError(ValueError):
@@ -77,12 +77,6 @@ def load_checkpoint(path,                  # a checkpoint written by `save_check
     return s
 
 # %% ../nbs/A5_checkpoint.ipynb #b9580f4a
-def build_generator(cfg:Config)->nn.Module:
-    "The enhancing generator G_H of `cfg.model`."
-    if cfg.model in ('cyclegan', 'supervised'): return Generator(1, 1, cfg.ngf, cfg.n_blocks)
-    if cfg.model == 'pix2pix': return UNetGenerator(1, 1, cfg.ngf, depth=unet_depth(cfg.image_size))
-    raise ValueError(f"unknown model {cfg.model!r}; use 'cyclegan', 'pix2pix' or 'supervised'")
-
 def autocast(device, enabled:bool, dtype:str='float16'):
     "Mixed precision when `enabled`: on CUDA in `dtype` ('float16' or 'bfloat16'), on a CPU in bfloat16; else a no-op."
     device = torch.device(device)

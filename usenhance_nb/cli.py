@@ -7,20 +7,22 @@ from __future__ import annotations
 import ast, dataclasses, errno, os, sys
 from functools import wraps
 from pathlib import Path
+import torch
 from fastcore.script import call_parse, is_cli, Param, store_true
 
-from .core import Config, ConfigError, ImageError, NoSpaceError, PRESETS, VARIANTS, get_config
-from .data import REGISTERED, DataError
-from .checkpoint import CheckpointError
+from .core import Config, ConfigError, PRESETS, VARIANTS, default_device, get_config
+from .files import DataError, ImageError, NoSpaceError, list_images, read_gray, read_header
+from .data import REGISTERED
+from .checkpoint import CheckpointError, autocast, load_generator
 from .simulate import HANDHELD, HIGH_END, OTHER_DEVICES, as_misregistration, write_dataset
-from .train import Trainer, DivergenceError, GPUMemoryError, RunFolderError, RUN_FILES, FIGURES
+from .trainer import Trainer, DivergenceError, GPUMemoryError, RunFolderError, RUN_FILES, FIGURES
 from .evaluate import REFERENCES, evaluate_runs, summarize
-from .enhance import enhance_paths
+from .enhance import check_tiling, enhance_paths
 
 # %% auto #0
 __all__ = ['PACKAGE_ERRORS', 'FILE_ERRORS', 'SPLITS', 'parse_overrides', 'is_user_error', 'debug_requested', 'command',
-           'usenhance_simulate', 'usenhance_train', 'parse_checkpoints', 'usenhance_eval', 'usenhance_enhance',
-           'usenhance_demo']
+           'usenhance_simulate', 'usenhance_train', 'parse_checkpoints', 'usenhance_eval', 'enhance_checked',
+           'usenhance_enhance', 'usenhance_demo']
 
 # %% ../nbs/A8_cli.ipynb #f5d685c3
 def parse_overrides(text:str|None)->dict:
@@ -74,7 +76,7 @@ def command(func):
 
 # %% ../nbs/A8_cli.ipynb #3d9b8de9
 def _reuse_freed_memory():
-    "Let this process keep freed memory for its next big tensors (appendix `09a_winograd`; imported only when a command runs)."
+    "Let this process keep freed memory for its next big tensors (appendix `A7_winograd`; imported only when a command runs)."
     from usenhance_nb.winograd import reuse_freed_memory
     reuse_freed_memory()
 
@@ -168,6 +170,52 @@ def usenhance_eval(checkpoints:Param("checkpoints: paths, or name=path to choose
     print(summarize(rows).to_markdown())
     print(f"\nper-image metrics: {Path(out)/'metrics.csv'}; tables: {Path(out)/'table.md'}; figure: {Path(out)/'comparison.png'}")
 
+# %% ../nbs/A8_cli.ipynb #9eadc9fa
+def enhance_checked(checkpoint,              # a run's last.pt or best.pt, or 'bundled' (the model shipped with the package)
+                    src,                     # an image file or a folder of images
+                    out_dir,                 # where the enhanced PNGs go (same names, .png); not the input folder
+                    device=None,             # default: `default_device()`
+                    batch_size:int=8,        # images per forward pass
+                    tile:int|None=None,      # tile side for large images (None: whole images)
+                    amp:bool|None=None,      # mixed precision; None: on for CUDA
+                    winograd:bool|None=None, # Winograd 3x3 convolutions (appendix A7_winograd); None: on for a CPU
+                    skip_bad:bool=False,     # skip unreadable images (returned in `skipped`) instead of stopping
+                    size:int|None=None,      # resize every image to size x size first, as training does (None: keep each one's size)
+                   )->tuple[list[Path], dict]: # (written paths, {skipped input: why})
+    "`enhance_paths` with a command's checks: arguments and every input's header before the model loads; unreadable files named or skipped."
+    src, out_dir = Path(src), Path(out_dir)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size={batch_size!r}: must be a whole number >= 1")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 8):
+        raise ConfigError(f"size={size!r}: must be a whole number >= 8, or None to keep each image's size")
+    if not src.exists(): raise DataError(f"{src}: no such file or folder")
+    files = [src] if src.is_file() else list_images(src)
+    if out_dir.resolve() in {f.parent.resolve() for f in files}:
+        raise DataError(f"{out_dir} holds the input images; choose another output folder so no input is overwritten")
+    skipped = {}
+    for f in files:                       # find unreadable files before any work
+        _, err = read_header(f)
+        if err: skipped[f] = err
+    if skipped and not skip_bad:
+        raise DataError(f"{len(skipped)} of {len(files)} input image(s) cannot be read:\n" + '\n'.join(skipped.values()) +
+                        "\nFix or remove them, or pass --skip_bad (skip_bad=True) to enhance the others.")
+    device = torch.device(device) if device is not None else default_device()
+    amp = device.type == 'cuda' if amp is None else amp
+    g, _ = load_generator(checkpoint, device)
+    check_tiling(g, tile)
+    if winograd is None: winograd = device.type == 'cpu'
+    if winograd:   # imported here: only this fast CPU path needs the appendix's module
+        from usenhance_nb.winograd import winograd_generator
+        g = winograd_generator(g)
+    def read(f:Path):
+        try: return read_gray(f)
+        except ImageError as e:           # a file whose header was fine but whose pixels cannot be decoded
+            if not skip_bad: raise
+            skipped[f] = str(e)
+    with autocast(device, amp):
+        written = enhance_paths(g, [f for f in files if f not in skipped], out_dir, size, tile, batch_size, read=read)
+    return written, skipped
+
 # %% ../nbs/A8_cli.ipynb #f03d912a
 @command
 def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best.pt, or 'bundled': the small trained model shipped with the package (64x64 images, about 0.6 mm per pixel)
@@ -183,8 +231,8 @@ def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best
                      ):
     "Enhance low-quality images of any size with a trained checkpoint, writing PNGs of the same names."
     _reuse_freed_memory()
-    written, skipped = enhance_paths(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile,
-                                     winograd=False if direct else None, skip_bad=skip_bad, size=size)
+    written, skipped = enhance_checked(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile,
+                                       winograd=False if direct else None, skip_bad=skip_bad, size=size)
     for why in skipped.values(): print(f"skipped {why}", file=sys.stderr)
     print(f"wrote {len(written)} enhanced images to {out}" + (f"; skipped {len(skipped)} that cannot be read" if skipped else ''))
 

@@ -141,7 +141,7 @@ class Config:
 # The losses of the teaching presets: the discriminators judge the translations G_H(L), G_L(H), and the perceptual
 # loss runs on the bundled ultrasound network with weight 10. Read literally (equation 3: the discriminators judge
 # the cycle reconstructions; weight 1), a small CycleGAN trained for minutes stays close to the identity map;
-# notebook 08 measures why. The `paper` preset and the `ours_literal` variant keep the paper's reading.
+# notebook 08_train measures why. The `paper` preset and the `ours_literal` variant keep the paper's reading.
 TEACHING_LOSS = dict(adv_on='translation', lpips_net='us', lambda_per=10.0)
 
 PRESETS = {

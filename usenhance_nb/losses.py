@@ -10,8 +10,8 @@ from torch import Tensor
 from .core import CHOICES
 
 # %% auto #0
-__all__ = ['ADV_ON', 'PERCEPTUAL_MODES', 'lsgan_loss', 'adv_inputs', 'adversarial_loss', 'cycle_loss', 'identity_loss',
-           'perceptual_term', 'generator_loss', 'real_target', 'discriminator_loss']
+__all__ = ['lsgan_loss', 'adv_inputs', 'adversarial_loss', 'cycle_loss', 'identity_loss', 'perceptual_term', 'generator_loss',
+           'real_target', 'discriminator_loss']
 
 # %% ../nbs/06_losses.ipynb #a0f43302
 def lsgan_loss(pred:Tensor,    # discriminator scores (any shape, e.g. a PatchGAN map)
@@ -21,8 +21,6 @@ def lsgan_loss(pred:Tensor,    # discriminator scores (any shape, e.g. a PatchGA
     return F.mse_loss(pred, torch.full_like(pred, target))
 
 # %% ../nbs/06_losses.ipynb #fcf8f41a
-ADV_ON, PERCEPTUAL_MODES = CHOICES['adv_on'], CHOICES['perceptual']  # TRANSITION: removed, read core.CHOICES
-
 def adv_inputs(fake_h:Tensor, # G_H(L)
                fake_l:Tensor, # G_L(H)
                rec_h:Tensor,  # G_H(G_L(H))

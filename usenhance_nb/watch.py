@@ -8,7 +8,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import clear_output, display
 
-from .train import Trainer, plot_training, sample_grid
+from .train import plot_training, sample_grid
+from .trainer import Trainer
 
 # %% auto #0
 __all__ = ['watch']

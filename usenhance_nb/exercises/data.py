@@ -43,12 +43,13 @@ def check_augmentation(augment,          # your function (low, high, rng) -> (lo
              f"least {worst_pair:.2f} (untouched: {base:.2f}); the brightness-by-depth profile kept a correlation of at least "
              f"{worst_depth:.2f} with the original.")
     if changed == 0: return verdict(False, facts + " It never changes anything: that is no augmentation.")
-    if changed == n and len(outs) == 1: return verdict(False, facts + " It changes every pair the same way: the network then sees only the "
-                                    "transformed images. Apply it at random, e.g. with probability 1/2 (`rng.random() < 0.5`).")
     if worst_pair < base - 0.1: return verdict(False, facts + " The two images no longer show the same anatomy: transform both "
                                                "images of the pair in the same way.")
     if worst_depth < 0.9: return verdict(False, facts + " Depth is no longer top to bottom: the probe sits at the top and "
                                          "echoes weaken with depth, so a vertical flip or a rotation makes images no scanner makes.")
+    if changed == n and len(outs) == 1:
+        return verdict(False, facts + " It changes every pair the same way: the network then sees only the "
+                       "transformed images. Apply it at random, e.g. with probability 1/2 (`rng.random() < 0.5`).")
     return verdict(True, facts + " Both images move together and depth stays depth (`PairedDataset(augment=True)` flips "
                    "left-right at random, half of the time).")
 
