@@ -42,10 +42,9 @@ def _regions(pairs:list[Pair], size:int)->list:
     "Each pair's region map at `size` x `size` (nearest neighbour), or None where it has none."
     return [None if r is None else r[np.ix_(np.arange(size) * r.shape[0] // size, np.arange(size) * r.shape[1] // size)] for r in map(read_regions, pairs)]
 
-def _rows(name, reference, pairs, outputs, targets, win:int, regions=None)->list[dict]:
-    return [dict(config=name, reference=reference, organ=p.organ, image=p.name, **image_metrics(o, t, win=win),
-                 **(region_metrics(o, r) if r is not None else {}))
-            for p, o, t, r in zip(pairs, outputs, targets, regions or [None] * len(pairs))]
+def _rows(name, reference, pairs, outputs, targets, win:int, extra=None)->list[dict]:
+    return [dict(config=name, reference=reference, organ=p.organ, image=p.name, **image_metrics(o, t, win=win), **e)
+            for p, o, t, e in zip(pairs, outputs, targets, extra or [{}] * len(pairs))]
 
 def evaluate_method(fn, pairs:list[Pair], size:int, name:str, win:int=9, registered:bool=True)->list[dict]:
     "Scores of `fn` (uint8 image -> uint8 image) on the low images of `pairs` at `size`, one row per pair and reference: the registered image (where the data has one, unless `registered=False`), then high."
@@ -53,8 +52,8 @@ def evaluate_method(fn, pairs:list[Pair], size:int, name:str, win:int=9, registe
     outs = [fn(l) for l in progress_bar(lows, leave=False)]
     reg = registered_pairs(pairs) if registered else None
     targets = ({'registered': _arrays(reg, size)[1]} if reg is not None else {}) | {'high': highs}
-    regions = _regions(pairs, size) if registered else None
-    return [r for ref, ts in targets.items() for r in _rows(name, ref, pairs, outs, ts, win, regions)]
+    extra = [region_metrics(o, r) if r is not None else {} for o, r in zip(outs, _regions(pairs, size))] if registered else None
+    return [r for ref, ts in targets.items() for r in _rows(name, ref, pairs, outs, ts, win, extra)]
 
 def generator_fn(g_h:nn.Module):
     "G_H as a function from a uint8 image to a uint8 image."
@@ -192,7 +191,7 @@ def write_results(rows:list[dict], out_dir, split:str, win:int, size:int):
                "", summarize(rows, reference=ref).to_markdown(), "", "### Per organ", "", summarize(rows, by_organ=True, reference=ref).to_markdown(), ""]
     (out/'table.md').write_text('\n'.join(md))
 
-# %% ../nbs/11_evaluate.ipynb #f3ab34e3
+# %% ../nbs/11_evaluate.ipynb #c265b2ed
 FLOOR, CEILING = 'low-quality input', 'ceiling'
 
 def gap_closed(means:pd.DataFrame, method:str, score:str, floor:str=FLOOR, ceiling:str=CEILING)->np.ndarray:
@@ -205,7 +204,7 @@ def has_gap(means:pd.DataFrame, score:str, floor:str=FLOOR, ceiling:str=CEILING)
     m = means[score].unstack(0)
     return beats(m[ceiling], m[floor], SCORES[score][1])
 
-# %% ../nbs/11_evaluate.ipynb #4df5d239
+# %% ../nbs/11_evaluate.ipynb #49cf6d4a
 EVIDENCE = Path('results')/'evidence.json'
 PAPER_CLAIMS = [  # (what the paper says, A, B, scores): the rule decides, score by score
     ("CycleGAN without perceptual loss improves over pix2pix in each metric (Table 2)", 'cyclegan', 'pix2pix', ('lncc', 'ssim', 'psnr')),
