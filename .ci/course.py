@@ -98,7 +98,7 @@ def main(argv):
     paths = [Path(a) for a in argv if not a.startswith('--')]
     every = sorted((ROOT/'nbs').rglob('*.ipynb'))
     main_path = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if MAIN.match(p.name))
-    todo = paths or main_path
+    todo = [p.resolve() for p in paths] or main_path
     ms = [measure(p) for p in todo]
     print(table(ms))
     if only_table: return 0

@@ -25,6 +25,7 @@ from usenhance_nb.data import SAMPLE_DIR
 from usenhance_nb.generator import Generator
 from usenhance_nb.trainer import Trainer
 from usenhance_nb.enhance import enhance_batch
+from usenhance_nb.checkpoint import autocast
 from usenhance_nb.winograd import winograd_generator, reuse_freed_memory
 
 def cpu_name()->str:
@@ -101,7 +102,9 @@ def enhance_row(device, amp, n_blocks=15, size=256, batch=1, ngf=64, label='pape
     with torch.inference_mode(): flops = count_flops(lambda: g(torch.zeros(1, 1, size, size, device=device)))
     if winograd: g = winograd_generator(g)
     imgs = torch.randint(0, 256, (batch, size, size), dtype=torch.uint8).numpy()
-    sec = timeit(lambda: enhance_batch(g, imgs, amp=amp), device, min_time=3.0)
+    def run():
+        with autocast(device, amp): return enhance_batch(g, imgs)
+    sec = timeit(run, device, min_time=3.0)
     dt = {'cuda': 'fp16', 'cpu': 'bf16'}.get(device.type, 'amp') if amp else 'fp32'
     dt += f', Winograd{note}' if winograd else (', direct (before)' if device.type == 'cpu' else '')
     # the direct convolution's FLOPs per second of wall time: Winograd does fewer multiplications for the same work

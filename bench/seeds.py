@@ -9,7 +9,9 @@ The seed of a `Config` draws the split, the initial weights and the augmentation
 different test split; the comparison that counts is the *paired* one: ours minus CycleGAN on the same seed's split.
 Prints, per seed, the mean LNCC / SSIM / PSNR / texture distance of each configuration against the registered truth,
 then over seeds the mean and standard deviation of each configuration and of each paired difference. Resumable:
-finished runs are reused. Not part of the test suite; results in `results/seeds.md`.
+finished runs are reused. Not part of the test suite; results in `results/seeds.md`. Superseded for the README by `bench/evidence.py`, which
+trains the same runs plus the ceiling, scores the region measures too, runs the misregistration sweep with seeds and
+writes `nbs/results/evidence.json`; this script stays for a quick look at run-to-run variation of any variants.
 """
 import argparse, os, warnings
 os.environ.setdefault('USENHANCE_OFFLINE', '1')

@@ -17,7 +17,7 @@ __all__ = ['SCORES', 'MIN_SEEDS', 'SPREAD_FACTOR', 'SWEEP_LEVELS', 'SWEEP_VARIAN
            'spread', 'compare', 'run_sweep', 'sweep_means', 'plot_sweep', 'paired_difference', 'plot_difference',
            'sweep_slopes', 'sweep_claims', 'sweep_table']
 
-# %% ../nbs/10_misregistration.ipynb #43688027
+# %% ../nbs/10_misregistration.ipynb #1bd07a2f
 # score -> (name, higher is better (None: no direction, reported but never ranked), decimals)
 SCORES = {'lncc': ('LNCC', True, 3), 'ssim': ('SSIM', True, 3), 'psnr': ('PSNR', True, 2),
           'texture': ('texture dist. (lower=better)', False, 2), 'cnr': ('CNR', True, 2), 'gcnr': ('gCNR', True, 3),
@@ -130,7 +130,7 @@ def plot_difference(means:pd.DataFrame, a:str='ours', b:str='cyclegan', scores=(
     axs[0, 0].legend(fontsize=8); fig.tight_layout()
     return fig
 
-# %% ../nbs/10_misregistration.ipynb #dfdd2f30
+# %% ../nbs/10_misregistration.ipynb #d659fe72
 def sweep_slopes(means:pd.DataFrame, score:str='ssim')->pd.DataFrame:
     "Per seed, the least-squares slope of each configuration's mean `score` against the shift in mm: rows configurations, columns seeds."
     fit = lambda g: np.polyfit(g.index.get_level_values('shift_mm'), g.to_numpy(float), 1)[0] if len(g) > 1 else np.nan
@@ -146,6 +146,8 @@ def sweep_claims(means:pd.DataFrame, score:str='ssim')->list[str]:
             f"**The perceptual loss helps at every misregistration level**: {'; '.join(at)}."]
 
 def sweep_table(means:pd.DataFrame, scores=('lncc', 'ssim', 'psnr', 'texture'))->pd.DataFrame:
-    "Mean ± spread over seeds per configuration and level, then the paired difference ours - cyclegan per level."
-    diff = pd.concat({'ours - cyclegan': paired_difference(means)}, names=['config'])
-    return seed_table(pd.concat([means, diff])[list(scores)])
+    "Mean ± spread over seeds per configuration and level (by shift), then the paired difference ours - cyclegan per level."
+    both = pd.concat([means, pd.concat({'ours - cyclegan': paired_difference(means)}, names=['config'])])[list(scores)].dropna(how='all')
+    order = {c: i for i, c in enumerate(dict.fromkeys(both.index.get_level_values('config')))}
+    both = both.sort_index(level=['config', 'shift_mm'], key=lambda x: x.map(order) if x.name == 'config' else x)
+    return seed_table(both).reset_index().rename(columns={'shift_mm': 'largest shift (mm)'})

@@ -46,10 +46,11 @@ def train_step(nets:nn.ModuleDict,  # g_h, g_l, d_h, d_l (`build_models` of a 'c
     fake_h, fake_l = g_h(low), g_l(high)                        # H' = G_H(L), L' = G_L(H)
     rec_h, rec_l = g_h(fake_l), g_l(fake_h)                     # H-bar = G_H(L'), L-bar = G_L(H')
     x_h, x_l = adv_inputs(fake_h, fake_l, rec_h, rec_l, cfg.adv_on)  # eq. 3: (H-bar, L-bar); the text: (H', L')
+    per_mode = cfg.perceptual if cfg.lambda_per else 'none'     # a term of weight 0 is not computed
     terms = dict(adv=adversarial_loss(d_h(x_h), d_l(x_l)),                  # eq. 3
                  cycle=cycle_loss(high, rec_h, low, rec_l),                 # eq. 4
                  idt=identity_loss(high, g_h(high), low, g_l(low)),         # eq. 5
-                 per=perceptual_term(phi, high, low, fake_h, fake_l, rec_h, rec_l, cfg.perceptual))  # eq. 2
+                 per=perceptual_term(phi, high, low, fake_h, fake_l, rec_h, rec_l, per_mode))  # eq. 2
     total = generator_loss(terms, cfg.lambda_adv, cfg.lambda_cycle, cfg.lambda_id, cfg.lambda_per)     # eq. 6
     opt_g.zero_grad(); total.backward(); opt_g.step()
     d_h.requires_grad_(True); d_l.requires_grad_(True)
@@ -128,7 +129,7 @@ def fit_plain(cfg:Config,    # a 'cyclegan' config (`get_config(preset, variant)
     train_dl = make_loader(splits['train'], cfg, shuffle=True, device=device)
     valid_dl = make_loader(splits['valid'] or splits['train'], cfg, shuffle=False, device=device)
     nets = build_models(cfg).to(device)
-    if cfg.perceptual != 'none' and cfg.lambda_per: phi = (phi or PerceptualLoss(cfg.lpips_net)).to(device)
+    phi = (phi or PerceptualLoss(cfg.lpips_net)).to(device) if cfg.perceptual != 'none' and cfg.lambda_per else None
     opt_g = torch.optim.Adam([*nets.g_h.parameters(), *nets.g_l.parameters()], lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam([*nets.d_h.parameters(), *nets.d_l.parameters()], lr=cfg.lr_d, betas=cfg.betas)
     scheds = [torch.optim.lr_scheduler.StepLR(o, cfg.step_size, cfg.gamma) for o in (opt_g, opt_d)]

@@ -39,7 +39,7 @@ def generator_terms(nets, phi, cfg:Config, low, high)->tuple[dict, dict]:
         x_h, x_l = adv_inputs(fake_h, fake_l, rec_h, rec_l, cfg.adv_on)
         terms = dict(adv=adversarial_loss(nets.d_h(x_h), nets.d_l(x_l)), cycle=cycle_loss(high, rec_h, low, rec_l),
                      idt=identity_loss(high, nets.g_h(high), low, nets.g_l(low)),
-                     per=perceptual_term(phi, high, low, fake_h, fake_l, rec_h, rec_l, cfg.perceptual))
+                     per=perceptual_term(phi, high, low, fake_h, fake_l, rec_h, rec_l, cfg.perceptual if cfg.lambda_per else 'none'))
         terms['total'] = generator_loss(terms, cfg.lambda_adv, cfg.lambda_cycle, cfg.lambda_id, cfg.lambda_per)
     elif cfg.model == 'pix2pix':  # conditional PatchGAN + L1
         fake_h = nets.g_h(low)
