@@ -8,6 +8,8 @@
 A main-path notebook is `nbs/NN_name.ipynb` (two digits). Each must have
 - at most 30 code cells and 300 lines of code (tests included, blank lines not counted);
 - a figure (PNG or JPEG output) among its first 12 code cells, in the committed outputs;
+- at least one exercise with a self-check (`check_...`), each check run by a worked solution in a `#| hide` cell
+  collapsed in Jupyter (cell metadata `jupyter.source_hidden`);
 - a `## Recap`, a `## Exercises` section and a link to the next notebook (a line starting `**Next**` or `Next:`),
   except the last, which needs no next link;
 - none of the engineering that lives in the appendices: distributed training, gradient scalers, atomic file
@@ -33,6 +35,12 @@ BAD_OUTPUT = re.compile(r'Traceback \(most recent call last\)|URLError|/tmp/|/ro
 
 
 def src(cell) -> str: return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+
+
+def exercise_checks() -> set:
+    "Names of the exercise self-checks: the `check_...` functions the notebooks in nbs/appendix/ define."
+    return {n for p in (ROOT/'nbs'/'appendix').glob('exercises*.ipynb') for c in json.loads(p.read_text())['cells']
+            if c['cell_type'] == 'code' for n in re.findall(r'^def (check_\w+)', src(c), re.M)}
 
 
 def has_image(cell) -> bool:
@@ -61,6 +69,10 @@ def measure(path: Path) -> dict:
     text = '\n'.join(src(c) for c in code)
     md = '\n'.join(src(c) for c in nb['cells'] if c['cell_type'] == 'markdown')
     first = next((i + 1 for i, c in enumerate(code) if has_image(c)), None)
+    asked = {m for c in code if not re.match(r'#\|\s*hide', src(c)) for m in re.findall(r'\b(check_\w+)\(', src(c))}
+    asked &= exercise_checks()
+    hidden = [c for c in code if re.match(r'#\|\s*hide', src(c)) and 'check_' in src(c)]
+    solved = {m for c in hidden for m in re.findall(r'\b(check_\w+)\(', src(c))}
     return dict(name=path.stem, cells=len(code), lines=sum(1 for l in text.splitlines() if l.strip()),
                 first_image=first, recap=bool(re.search(r'^## Recap', md, re.M)),
                 exercises=bool(re.search(r'^## Exercises', md, re.M)),
@@ -68,7 +80,8 @@ def measure(path: Path) -> dict:
                 excepts=len(re.findall(r'\bexcept\b', text)),
                 forbidden=sorted(t for t in FORBIDDEN if t in text),
                 kernelspec=nb.get('metadata', {}).get('kernelspec', {}).get('language') == 'python',
-                bad_outputs=bad_outputs(nb))
+                bad_outputs=bad_outputs(nb), checks=sorted(asked), unsolved=sorted(asked - solved),
+                shown_solutions=sum(1 for c in hidden if not c.get('metadata', {}).get('jupyter', {}).get('source_hidden')))
 
 
 def problems(m: dict, last: bool) -> list:
@@ -80,6 +93,9 @@ def problems(m: dict, last: bool) -> list:
     for k, what in (('recap', '## Recap'), ('exercises', '## Exercises')):
         if not m[k]: out.append(f'no {what} section')
     if not m['next'] and not last: out.append('no link to the next notebook (**Next**)')
+    if not m['checks']: out.append('no exercise with a self-check (`check_...`)')
+    if m['unsolved']: out.append(f"no collapsed `#| hide` worked solution runs {', '.join(m['unsolved'])}")
+    if m['shown_solutions']: out.append(f"{m['shown_solutions']} worked solution(s) not collapsed in Jupyter (metadata jupyter.source_hidden)")
     if m['excepts'] > 1: out.append(f"{m['excepts']} `except` (at most 1)")
     for t in m['forbidden']: out.append(f'`{t}` in its code: {FORBIDDEN[t]} belongs in an appendix')
     if not m['kernelspec']: out.append('no Python 3 kernelspec')

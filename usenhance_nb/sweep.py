@@ -17,7 +17,7 @@ __all__ = ['SCORES', 'MIN_SEEDS', 'SPREAD_FACTOR', 'SWEEP_LEVELS', 'SWEEP_VARIAN
            'spread', 'compare', 'run_sweep', 'sweep_means', 'plot_sweep', 'paired_difference', 'plot_difference',
            'sweep_slopes', 'sweep_claims', 'sweep_table']
 
-# %% ../nbs/10_misregistration.ipynb #1bd07a2f
+# %% ../nbs/10_misregistration.ipynb #1bccb793
 # score -> (name, higher is better (None: no direction, reported but never ranked), decimals)
 SCORES = {'lncc': ('LNCC', True, 3), 'ssim': ('SSIM', True, 3), 'psnr': ('PSNR', True, 2),
           'texture': ('texture dist. (lower=better)', False, 2), 'cnr': ('CNR', True, 2), 'gcnr': ('gCNR', True, 3),
@@ -50,12 +50,14 @@ def beats(a, b,                         # per-seed means of A and of B on one sc
 def spread(x)->str:
     "'mean ± spread' over seeds."
     x = np.asarray(x, float); x = x[np.isfinite(x)]
+    if not len(x): return 'n/a'
     return f"{x.mean():.3g} ± {x.std(ddof=1) if len(x) > 1 else float('nan'):.2g}"
 
 def compare(a_name:str, a, b_name:str, b, score:str, label:str|None=None)->str:
     "The sentence the rule allows about A and B (per-seed means) on `score` (a key of `SCORES`), with the numbers it rests on."
     label, hib = label or SCORES[score][0], SCORES[score][1]
-    nums = f"({a_name} {spread(a)}, {b_name} {spread(b)}, over {np.isfinite(np.asarray(a, float)).sum()} seeds)"
+    n = np.isfinite(np.asarray(a, float)).sum()
+    nums = f"({a_name} {spread(a)}, {b_name} {spread(b)}, over {n} seed{'' if n == 1 else 's'})"
     if beats(a, b, hib): return f"{a_name} beats {b_name} on {label} {nums}"
     if beats(b, a, hib): return f"{b_name} beats {a_name} on {label} {nums}"
     return f"{a_name} and {b_name} are not distinguishable on {label} with these seeds {nums}"
@@ -130,7 +132,7 @@ def plot_difference(means:pd.DataFrame, a:str='ours', b:str='cyclegan', scores=(
     axs[0, 0].legend(fontsize=8); fig.tight_layout()
     return fig
 
-# %% ../nbs/10_misregistration.ipynb #d659fe72
+# %% ../nbs/10_misregistration.ipynb #12f8c8ae
 def sweep_slopes(means:pd.DataFrame, score:str='ssim')->pd.DataFrame:
     "Per seed, the least-squares slope of each configuration's mean `score` against the shift in mm: rows configurations, columns seeds."
     fit = lambda g: np.polyfit(g.index.get_level_values('shift_mm'), g.to_numpy(float), 1)[0] if len(g) > 1 else np.nan
