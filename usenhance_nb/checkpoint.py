@@ -10,8 +10,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .core import Config, atomic_write
-from .generator import build_generator  # TRANSITION: moved to generator; `from .checkpoint import build_generator` still works
+from .core import Config
+from .files import atomic_write
+from .generator import build_generator
 
 # %% auto #0
 __all__ = ['BUNDLED_MODEL', 'CheckpointError', 'save_checkpoint', 'remove_partial', 'load_checkpoint', 'autocast',

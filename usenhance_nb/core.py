@@ -17,7 +17,6 @@ __all__ = ['TEACHING_LOSS', 'PRESETS', 'VARIANTS', 'CHOICES', 'to_tensor', 'to_u
 
 # %% ../nbs/A1_core.ipynb #ff402fd5
 from .files import read_gray
-from .files import ImageError, write_gray, atomic_write, NoSpaceError, no_space_error  # TRANSITION: moved to files
 
 # %% ../nbs/A1_core.ipynb #5a54c722
 def to_tensor(img:np.ndarray)->torch.Tensor:

@@ -13,8 +13,6 @@ from torch.utils.data import Dataset, DataLoader, get_worker_info
 from PIL import Image
 from .core import Config, to_tensor, default_device, show_images
 from .files import DataError, read_gray, read_pair, png_files, visible
-from .files import check_pairs, read_header, download_usenhance, ZENODO_RECORD, list_images  # TRANSITION: moved to files
-from .core import show_histograms  # TRANSITION: moved to core
 
 # %% auto #0
 __all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'REGIONS', 'SAMPLE_DIR', 'Pair', 'train_dir', 'find_pairs', 'registered_pairs',

@@ -7,7 +7,6 @@ from __future__ import annotations
 import torch
 from torch import nn, Tensor
 from .backbone import load_metric, full_precision
-from .backbone import BackboneDistance, load_backbone, train_backbone, BUNDLED_BACKBONE  # TRANSITION: moved to backbone
 
 # %% auto #0
 __all__ = ['PerceptualLoss']

@@ -13,7 +13,8 @@ from scipy import fft as sfft
 from scipy.ndimage import gaussian_filter, distance_transform_edt
 from PIL import Image
 from .files import write_gray
-from .data import ORGANS, LOW, HIGH, REGISTERED, REGIONS, DataError
+from .data import ORGANS, LOW, HIGH, REGISTERED, REGIONS
+from .files import DataError
 
 _f32 = np.float32  # the simulator works in float32 throughout: half the memory traffic of float64
 

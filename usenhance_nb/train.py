@@ -140,10 +140,3 @@ def fit_plain(cfg:Config,    # a 'cyclegan' config (`get_config(preset, variant)
         means = {k: sum(float(l[k]) for l in logs) / len(logs) for k in logs[0]}
         history.append(dict(epoch=epoch, **means, **validate(nets.g_h, valid_dl, device)))
     return nets, history
-
-# %% ../nbs/08_train.ipynb #27c8a1e0
-def __getattr__(name):  # TRANSITION: moved to trainer (the Trainer, its errors, micro_batches...) and checkpoint (load/save_checkpoint)
-    from usenhance_nb import checkpoint, trainer
-    for m in (trainer, checkpoint):
-        if name in m.__all__: return getattr(m, name)
-    raise AttributeError(f"module 'usenhance_nb.train' has no attribute {name!r}")

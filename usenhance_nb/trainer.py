@@ -17,8 +17,10 @@ from torch.utils.data import DataLoader, DistributedSampler
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import master_bar, progress_bar
 
-from .core import Config, ConfigError, atomic_write, check_config, default_device
-from .data import REGISTERED, check_pairs, get_splits, make_loader, registered_pairs
+from .core import Config, ConfigError, check_config, default_device
+from .files import atomic_write
+from .data import REGISTERED, get_splits, make_loader, registered_pairs
+from .files import check_pairs
 from .checkpoint import autocast, load_checkpoint, remove_partial, save_checkpoint
 from .perceptual import PerceptualLoss
 from .losses import (lsgan_loss, adv_inputs, adversarial_loss, cycle_loss, identity_loss, discriminator_loss,
