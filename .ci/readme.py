@@ -68,7 +68,8 @@ def course_tables() -> dict:
     total = sum(t.get('seconds', 0) for t in main)
     total_slow = sum(t.get('seconds_with_slow', t.get('seconds', 0)) for t in main)
     note = (f"\nThe main path ran top to bottom in {total / 60:.1f} minutes of computing ({total_slow / 60:.1f} with the `slow` "
-            "cells a learner runs too), each notebook in a fresh kernel, one at a time, measured by `docs/outputs.py --update`."
+            "cells a learner runs too), each notebook in a fresh kernel, one at a time, measured by `docs/outputs.py --update` (on a machine that other "
+            "jobs may have shared: upper bounds)."
             if all('seconds' in t for t in main) and main else '')
     return {'course': '\n'.join(rows) + '\n' + note}
 
