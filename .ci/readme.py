@@ -51,12 +51,11 @@ def course_tables() -> dict:
     import course
     times_file = root/'nbs'/'results'/'notebook_times.json'
     times = json.loads(times_file.read_text()) if times_file.exists() else {}
-    def secs(name):
+    def secs(name):  # with the slow cells where they were run: what a learner running every cell waits
         t = times.get(name, {})
-        if 'seconds' not in t: return 'not measured'
-        extra = t.get('seconds_with_slow')
-        return f"{t['seconds']:.0f}" + (f" ({extra:.0f} with the `slow` cells)" if extra else '')
-    rows = ['| step | notebook | what it teaches | code cells | lines of code | run time, 2-core CPU (s) |',
+        if 'seconds_with_slow' in t: return f"{t['seconds_with_slow']:.0f} (`slow` cells included)"
+        return f"{t['seconds']:.0f}" if 'seconds' in t else 'not measured'
+    rows = ['| step | notebook | what it teaches | code cells | lines of code | run time top to bottom, 2-core CPU (s) |',
             '|---|---|---|---|---|---|']
     nbs = sorted((root/'nbs').glob('*.ipynb'))
     for p in nbs:
@@ -65,12 +64,10 @@ def course_tables() -> dict:
         step = str(int(p.stem[:2])) if course.MAIN.match(p.name) else 'appendix'
         rows.append(f"| {step} | `{p.stem}` | {_summary(json.loads(p.read_text()))} | {m['cells']} | {m['lines']} | {secs(p.stem)} |")
     main = [times.get(p.stem, {}) for p in nbs if course.MAIN.match(p.name)]
-    total = sum(t.get('seconds', 0) for t in main)
-    total_slow = sum(t.get('seconds_with_slow', t.get('seconds', 0)) for t in main)
-    note = (f"\nThe main path ran top to bottom in {total / 60:.1f} minutes of computing ({total_slow / 60:.1f} with the `slow` "
-            "cells a learner runs too), each notebook in a fresh kernel, one at a time, measured by `docs/outputs.py --update` (on a machine that other "
-            "jobs may have shared: upper bounds)."
-            if all('seconds' in t for t in main) and main else '')
+    total = sum(t.get('seconds_with_slow', t.get('seconds', 0)) for t in main)
+    note = (f"\nThe main path ran top to bottom in {total / 60:.1f} minutes of computing, `slow` cells included, each "
+            "notebook in a fresh kernel, one at a time, measured by `docs/outputs.py --update` (on a machine that other "
+            "jobs may have shared: upper bounds)." if main and all('seconds' in t or 'seconds_with_slow' in t for t in main) else '')
     return {'course': '\n'.join(rows) + '\n' + note}
 
 def is_hidden(src): return re.search(r'^#\|\s*hide\b', src, re.M) is not None
