@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #8bbc78f4
 from __future__ import annotations
-import warnings, zlib
+import os, shutil, tempfile, warnings, zlib
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -15,8 +15,9 @@ from .core import Config, to_tensor, default_device, show_images
 from .files import DataError, read_gray, read_pair, png_files, visible
 
 # %% auto #0
-__all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'REGIONS', 'SAMPLE_DIR', 'Pair', 'train_dir', 'find_pairs', 'registered_pairs',
-           'split_pairs', 'PairedDataset', 'make_loader', 'get_splits', 'first_per_organ', 'show_pairs']
+__all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'REGIONS', 'SAMPLE_DIR', 'sample_dir', 'Pair', 'train_dir', 'find_pairs',
+           'registered_pairs', 'split_pairs', 'PairedDataset', 'make_loader', 'get_splits', 'first_per_organ',
+           'show_pairs']
 
 # %% ../nbs/02_data.ipynb #7fbbe030
 ORGANS = ('breast', 'carotid', 'kidney', 'liver', 'thyroid')  # the five organ folders of USEnhance
@@ -24,9 +25,25 @@ LOW, HIGH = 'low_quality', 'high_quality'                     # sub-folder names
 REGISTERED = 'high_quality_registered'  # simulated data only: the high-quality image in the low one's geometry
 REGIONS = 'regions'  # simulated data only: a label map of the registered truth (tissue, each lesion, boundaries)
 
-try: _REPO = Path(__file__).resolve().parents[1]
-except NameError: _REPO = Path.cwd().resolve().parent  # running this notebook from nbs/
-SAMPLE_DIR = _REPO/'data'/'sample'
+def _sample_home()->Path:
+    "The checkout's `data/sample` when the package is installed from one (`pip install -e`), else a user cache folder."
+    import usenhance_nb  # the package's own location, not the working directory: the same from nbs/, from the repository root, in the doc build
+    repo = Path(usenhance_nb.__file__).resolve().parents[1]/'data'/'sample'
+    if (repo/'train_datasets').is_dir(): return repo
+    return Path(os.environ.get('USENHANCE_CACHE', Path.home()/'.cache'/'usenhance_nb'))/'sample'
+
+SAMPLE_DIR = _sample_home()  # the small simulated sample that the notebooks and their tests use
+
+def sample_dir()->Path:
+    "`SAMPLE_DIR`, simulated there once first if it is missing: in the user cache folder, never in a checkout or the working directory."
+    if not (SAMPLE_DIR/'train_datasets').is_dir():
+        from usenhance_nb.simulate import write_dataset  # imported here, not above: simulate imports this module
+        SAMPLE_DIR.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix='sample.', dir=SAMPLE_DIR.parent))
+        write_dataset(tmp, n_per_organ=4, size=256, seed=0, n_test=4, misreg='small')
+        try: tmp.rename(SAMPLE_DIR)  # whole or not at all: an interrupted simulation leaves no half sample behind
+        except OSError: shutil.rmtree(tmp)  # another process made it meanwhile
+    return SAMPLE_DIR
 
 # %% ../nbs/02_data.ipynb #02e81204
 @dataclass(frozen=True)
