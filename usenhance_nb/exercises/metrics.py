@@ -10,13 +10,13 @@ from . import verdict
 from ..files import read_gray
 from ..data import SAMPLE_DIR, find_pairs, registered_pairs
 from ..simulate import read_regions
-from ..metrics import region_metrics, ssim, lncc, texture_distance
+from ..metrics import region_metrics, ssim, lncc, texture_distance, speckle_grain, fov_mask
 
 # %% auto #0
 __all__ = ['GCNR_GAIN', 'check_despeckle']
 
 # %% ../../nbs/appendix/exercises_metrics.ipynb #fb66c128
-_HIGHER = {'cnr': True, 'gcnr': True, 'speckle_snr': None, 'edge': False, 'ssim': True, 'lncc': True, 'texture': False}
+_HIGHER = {'cnr': True, 'gcnr': True, 'speckle_snr': None, 'grain (px)': False, 'ssim': True, 'lncc': True, 'texture': False}
 GCNR_GAIN = 0.1  # the gain in mean gCNR the exercise asks for
 
 @lru_cache(maxsize=1)
@@ -28,7 +28,8 @@ def _despeckle_data()->tuple:
 
 def _scores(images)->dict:
     "Mean of each measure over the sample's images, for `images` in the low-quality geometry."
-    rows = [{**region_metrics(x, reg), 'ssim': ssim(x, truth), 'lncc': lncc(x, truth), 'texture': texture_distance(x, truth)}
+    rows = [{**region_metrics(x, reg), 'grain (px)': speckle_grain(x, reg)['grain_mm'], 'ssim': ssim(x, truth, fov_mask(reg)),
+             'lncc': lncc(x, truth, mask=fov_mask(reg)), 'texture': texture_distance(x, truth, mask=fov_mask(reg))}
             for x, (_, truth, reg) in zip(images, _despeckle_data())]
     return {k: float(np.nanmean([r[k] for r in rows])) for k in _HIGHER}
 
@@ -50,7 +51,7 @@ def check_despeckle(despeckle)->bool:
     if gain >= GCNR_GAIN:
         return verdict(True, f"gCNR rose by {gain:.2f}: the lesions' grey levels overlap less with the tissue's. But "
                        f"{', '.join(worse) or 'nothing'} got worse: smoothing raises contrast measures as it raises PSNR, "
-                       "while the image moves away from the high-end device's (SSIM, LNCC, texture) and edges may widen. "
-                       "Read contrast next to the texture distance and the edge width, never alone.")
+                       "while the image moves away from the high-end device's (SSIM, LNCC, texture) and its speckle grain "
+                       "coarsens. Read contrast next to the texture distance and the grain, never alone.")
     return verdict(False, f"gCNR changed by {gain:+.3f}; it needs +{GCNR_GAIN}. Smooth the speckle more (a wider window or "
                    "a larger sigma), so that inside and outside a lesion the grey levels spread less.")
