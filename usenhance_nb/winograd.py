@@ -61,7 +61,7 @@ class WinogradConv2d(nn.Module):
         n, c, hp, wp = x.shape
         h, w = hp - 2, wp - 2
         th, tw = -(-h // 4), -(-w // 4)                        # 4x4 output tiles per column and row
-        x = x.float().permute(0, 2, 3, 1)                      # NHWC: a view for a channels-last input
+        x = x.to(self.u.dtype).permute(0, 2, 3, 1)             # NHWC: a view for a channels-last input
         if 4 * th > h or 4 * tw > w: x = F.pad(x, (0, 0, 0, 4*tw - w, 0, 4*th - h))  # ragged edge; cropped below
         c_out = self.u.shape[-1]
         y = x.new_empty(n, 4 * th, 4 * tw, c_out)
@@ -105,7 +105,7 @@ class ShiftSumConv2d(nn.Module):
         n, c, hp, wp = x.shape
         h, w = hp - kh + 1, wp - kw + 1
         out = []
-        for xi in x.float():                                    # one image at a time: its planes stay in cache
+        for xi in x.to(self.taps.dtype):                        # one image at a time: its planes stay in cache
             pixels = xi.permute(1, 2, 0).reshape(-1, c)         # (H*W, C): a view of a channels-last input
             planes = (self.taps @ pixels.T).view(kh * kw, hp, wp)  # every tap's response at every pixel
             y = planes[0, :h, :w].clone()
@@ -124,7 +124,7 @@ def shift_sum_applies(m:nn.Module)->bool:
 def _group_norm_like(norm:nn.InstanceNorm2d)->nn.GroupNorm:
     "GroupNorm with one group per channel: instance normalisation, with the same eps and learned scale/shift."
     gn = nn.GroupNorm(norm.num_features, norm.num_features, norm.eps, affine=norm.affine,
-                      device=norm.weight.device if norm.affine else None)
+                      device=norm.weight.device if norm.affine else None, dtype=norm.weight.dtype if norm.affine else None)
     if norm.affine: gn.load_state_dict(norm.state_dict())
     return gn
 
