@@ -14,13 +14,14 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, get_decoder, pixel_array
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import (ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian,
+                         PYDICOM_IMPLEMENTATION_UID, UltrasoundImageStorage, generate_uid)
 from .files import DataError, atomic_write
 
 # %% auto #0
 __all__ = ['UNITS', 'UltrasoundRegion', 'ultrasound_regions', 'pixel_spacing', 'to_uint8_grey', 'to_uint8_rgb', 'decoder_package',
            'DicomImage', 'read_dicom', 'grey_mask', 'detect_regions', 'imaging_regions', 'write_derived_dicom',
-           'grey_level_stats']
+           'grey_frames', 'merge_enhanced', 'grey_level_stats']
 
 # %% ../nbs/A9_dicom.ipynb #9e75aeff
 UNITS = {0: 'none', 1: 'percent', 2: 'dB', 3: 'cm', 4: 'seconds', 5: 'hertz', 6: 'dB/seconds', 7: 'cm/sec',
@@ -123,12 +124,23 @@ class DicomImage:
 
 def _read_dataset(path:Path)->Dataset:
     try: return pydicom.dcmread(path)
-    except InvalidDicomError as e:
-        raise DataError(f"{path}: not a DICOM file ({e}). Export it from the scanner or PACS as DICOM, "
-                        "or pass a PNG image instead.") from e
+    except InvalidDicomError as e: no_header = e
     except Exception as e:  # pydicom raises many types on a damaged file (EOFError, struct.error, ValueError ...)
         raise DataError(f"{path}: a damaged or truncated DICOM file ({type(e).__name__}: {e}). "
                         "Export or copy it again.") from e
+    with warnings.catch_warnings():  # no DICOM file header: an older export is a bare data set, any other file is not
+        warnings.simplefilter('ignore')
+        try: ds = pydicom.dcmread(path, force=True)
+        except Exception: ds = None
+    if ds is None or 'PixelData' not in ds or 'Rows' not in ds:
+        raise DataError(f"{path}: not a DICOM file ({no_header}). Export it from the scanner or PACS as DICOM, "
+                        "or pass a PNG image instead.") from no_header
+    ds.file_meta = ds.file_meta or FileMetaDataset()
+    if 'TransferSyntaxUID' not in ds.file_meta:  # the byte order and VR encoding pydicom found while reading
+        implicit, little = ds.original_encoding
+        ds.file_meta.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit else
+                                          ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+    return ds
 
 def _decode(ds:Dataset, path:Path)->np.ndarray:
     ts = ds.file_meta.get('TransferSyntaxUID')
@@ -266,7 +278,7 @@ def imaging_regions(img:DicomImage,        # a file read with `read_dicom`
         mask[y0:y1, x0:x1] |= inside if refine and inside.mean() > 0.05 else True
     return list(img.regions), mask
 
-# %% ../nbs/A9_dicom.ipynb #868ef187
+# %% ../nbs/A9_dicom.ipynb #74013b23
 _STALE = ('RedPaletteColorLookupTableDescriptor', 'GreenPaletteColorLookupTableDescriptor',
           'BluePaletteColorLookupTableDescriptor', 'RedPaletteColorLookupTableData', 'GreenPaletteColorLookupTableData',
           'BluePaletteColorLookupTableData', 'SegmentedRedPaletteColorLookupTableData',
@@ -307,9 +319,12 @@ def write_derived_dicom(src:DicomImage,      # the input, as read by `read_dicom
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
     ds.PixelData = np.ascontiguousarray(frames).tobytes()
     ds['PixelData'].VR = 'OB'
-    source = Dataset()
-    source.ReferencedSOPClassUID, source.ReferencedSOPInstanceUID = src.dataset.SOPClassUID, src.dataset.SOPInstanceUID
-    ds.SourceImageSequence = [source]
+    ds.SOPClassUID = src.dataset.get('SOPClassUID', UltrasoundImageStorage)
+    if 'SOPInstanceUID' in src.dataset:
+        source = Dataset()
+        source.ReferencedSOPClassUID, source.ReferencedSOPInstanceUID = ds.SOPClassUID, src.dataset.SOPInstanceUID
+        ds.SourceImageSequence = [source]
+    if 'StudyInstanceUID' not in ds: ds.StudyInstanceUID = generate_uid()  # a bare input may lack one
     ds.SOPInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.ImageType = ['DERIVED', 'SECONDARY']
     ds.SeriesDescription, ds.DerivationDescription = description[:64], derivation[:1024]
@@ -321,7 +336,30 @@ def write_derived_dicom(src:DicomImage,      # the input, as read by `read_dicom
     with atomic_write(path) as f: ds.save_as(f, implicit_vr=False, little_endian=True, enforce_file_format=True)
     return path
 
-# %% ../nbs/A9_dicom.ipynb #ab1a888d
+# %% ../nbs/A9_dicom.ipynb #1f3d2797
+def grey_frames(frames:np.ndarray,   # (..., H, W) grey or (..., H, W, 3) RGB, uint8
+               )->np.ndarray:        # (..., H, W) uint8
+    "Grey levels of frames: as they are for grey frames; luminance (ITU-R BT.601) for RGB, exact on grey pixels."
+    frames = np.asarray(frames)
+    if frames.shape[-1] != 3 or frames.ndim < 3: return frames
+    y = frames[..., 0] * 0.299 + frames[..., 1] * 0.587 + frames[..., 2] * 0.114
+    return np.where(grey_mask(frames), frames[..., 0], np.clip(np.round(y), 0, 255)).astype(np.uint8)
+
+def merge_enhanced(frames:np.ndarray,    # the input: (..., H, W) grey or (..., H, W, 3) RGB, uint8
+                   enhanced:np.ndarray,  # enhanced grey levels, (..., H, W) uint8
+                   mask:np.ndarray,      # bool (H, W) (or (..., H, W)): the imaging region(s)
+                  )->np.ndarray:         # frames with the grey pixels inside `mask` replaced by `enhanced`
+    "Put enhanced grey levels into the frames inside the mask, on grey pixels only; all else stays bit-identical."
+    frames, enhanced = np.asarray(frames), np.asarray(enhanced)
+    grey = grey_mask(frames)
+    if enhanced.shape != grey.shape or enhanced.dtype != np.uint8:
+        raise ValueError(f"expected uint8 enhanced grey levels of shape {grey.shape}, got {enhanced.dtype} {enhanced.shape}")
+    sel = grey & np.broadcast_to(mask, grey.shape)
+    out = frames.copy()
+    out[sel] = enhanced[sel][:, None] if frames.ndim == grey.ndim + 1 else enhanced[sel]
+    return out
+
+# %% ../nbs/A9_dicom.ipynb #a1f49323
 def grey_level_stats(frame:np.ndarray,     # one frame, (H, W) grey or (H, W, 3) RGB, uint8
                      mask:np.ndarray,      # bool (H, W): the imaging region
                      win:int=15,           # side of the window of the local mean for the darkest large structure
