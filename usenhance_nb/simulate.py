@@ -4,37 +4,40 @@
 
 # %% ../nbs/A3_simulate.ipynb #fa82a286
 from __future__ import annotations
-import os
+import json, os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 import numpy as np
 from scipy import fft as sfft
 from scipy.ndimage import gaussian_filter, distance_transform_edt
 from PIL import Image
-from .files import write_gray
-from .data import ORGANS, LOW, HIGH, REGISTERED, REGIONS
+from .files import atomic_write, write_gray
+from .data import ORGANS, LOW, HIGH, REGISTERED, IDEAL, REGIONS, DATASET_INFO
 from .files import DataError
 
 _f32 = np.float32  # the simulator works in float32 throughout: half the memory traffic of float64
 
 # %% auto #0
-__all__ = ['FOV_MM', 'C_MM_US', 'ALPHA', 'SIM_MIN', 'HIGH_END', 'HANDHELD', 'ANATOMY', 'MISREGISTRATION', 'BAND_PX', 'RING_PX',
-           'OTHER_DEVICES', 'Device', 'resolution_mm', 'psf', 'scatterers', 'convolve', 'smooth_field', 'echo_map',
-           'scan', 'log_compress', 'Misregistration', 'as_misregistration', 'misalign', 'warp', 'decorrelate',
-           'region_map', 'simulate_details', 'simulate_pair', 'read_regions', 'structure_masks', 'write_dataset']
+__all__ = ['FOV_MM', 'C_MM_US', 'ALPHA', 'SIM_MIN', 'TISSUE_GREY', 'HIGH_END', 'HANDHELD', 'SUB', 'ANATOMY', 'PROBES',
+           'MISREGISTRATION', 'BAND_PX', 'OUTSIDE', 'RING_PX', 'OTHER_DEVICES', 'Device', 'display_gain',
+           'resolution_mm', 'psf', 'scatterers', 'convolve', 'ScatterField', 'scatter_field', 'echoes', 'smooth_field',
+           'echo_map', 'scan', 'log_compress', 'field_of_view', 'Misregistration', 'as_misregistration', 'misalign',
+           'warp', 'decorrelate', 'region_map', 'simulate_details', 'simulate_pair', 'read_regions', 'structure_masks',
+           'write_dataset']
 
 # %% ../nbs/A3_simulate.ipynb #298abc95
-FOV_MM = 38.4    # side of the square field of view, mm (0.15 mm per pixel at 256x256)
-C_MM_US = 1.54   # speed of sound in soft tissue, mm per microsecond
-ALPHA = 0.5      # attenuation of soft tissue, dB per cm per MHz, one way
-SIM_MIN = 256    # smaller images are simulated at 256x256 and downsampled (the PSF needs the pixels)
+FOV_MM = 38.4     # side of the square field of view, mm (0.15 mm per pixel at 256x256)
+C_MM_US = 1.54    # speed of sound in soft tissue, mm per microsecond
+ALPHA = 0.5       # attenuation of soft tissue, dB per cm per MHz, one way
+SIM_MIN = 256     # smaller images are simulated at 256x256 and downsampled (the PSF needs the pixels)
+TISSUE_GREY = 50  # grey level at which the display shows average soft tissue (real B-mode frames: 10-56, see the text)
 
 @dataclass(frozen=True)
 class Device:
     "The imaging chain of one ultrasound scanner."
     name:str
-    f0:float         # centre frequency, MHz
+    f0:float         # centre frequency, MHz (sets the wavelength, and the phase each echo carries)
     cycles:float     # length of the transmitted pulse, in cycles (sets the axial resolution)
     fnum:float       # f-number: focal depth / aperture width (sets the beam width)
     dyn_range:float  # dB between black and white on the display
@@ -43,8 +46,14 @@ class Device:
     gain_db:float    # display gain: white is this many dB above the average tissue echo
     smooth_px:float  # post-processing blur of the log image (scan conversion, speckle filter), pixels at 256
 
-HIGH_END = Device('high-end', f0=7.5, cycles=2.0, fnum=1.7, dyn_range=60., noise_db=-60., haze=0.0, gain_db=22., smooth_px=0.5)
-HANDHELD = Device('handheld', f0=4.0, cycles=2.5, fnum=2.2, dyn_range=50., noise_db=-42., haze=0.06, gain_db=17., smooth_px=0.8)
+def display_gain(dyn_range:float, grey:float=TISSUE_GREY)->float:
+    "The `gain_db` that shows average tissue (a Rayleigh envelope of unit intensity: mean log 2.51 dB below 0) at `grey`."
+    return round(dyn_range * (1 - grey / 255) - 2.51, 1)
+
+HIGH_END = Device('high-end', f0=7.5, cycles=2.0, fnum=1.7, dyn_range=60., noise_db=-60., haze=0.0,
+                  gain_db=display_gain(60.), smooth_px=0.5)
+HANDHELD = Device('handheld', f0=4.0, cycles=2.5, fnum=2.2, dyn_range=50., noise_db=-36., haze=0.06,
+                  gain_db=display_gain(50.), smooth_px=0.8)
 
 def resolution_mm(dev:Device)->tuple[float, float]:
     "(axial, lateral) resolution of `dev`: full widths at half maximum of its PSF, in mm."
@@ -66,9 +75,9 @@ def psf(dev:Device,             # the device
 
 # %% ../nbs/A3_simulate.ipynb #a431aa38
 def scatterers(rng:np.random.Generator, # random generator
-               shape:tuple,             # (rows, columns)
+               shape:tuple,             # (rows, columns) or any shape
               )->np.ndarray:            # complex64, E|s|^2 = 1
-    "Complex circular Gaussian scatterer amplitudes with unit mean power."
+    "Complex circular Gaussian values with unit mean power (scatterer amplitudes, receiver noise)."
     s = rng.standard_normal((*shape, 2), dtype=np.float32)
     s *= np.float32(np.sqrt(0.5))
     return s.view(np.complex64)[..., 0]
@@ -82,6 +91,38 @@ def convolve(field:np.ndarray,   # (H, W) real or complex field
     k[:a, :b] = h
     k = np.roll(k, (-(a // 2), -(b // 2)), (0, 1))
     return sfft.ifft2(sfft.fft2(field) * sfft.fft2(k)).astype(np.complex64)
+
+# %% ../nbs/A3_simulate.ipynb #30fe6bda
+SUB = 4  # scatterers per pixel: with their depths spread over the pixel, two centre frequencies see different sums
+
+@dataclass
+class ScatterField:
+    "The scatterers of a piece of tissue: `SUB` per pixel, each with a complex amplitude and a depth within its pixel."
+    amp:np.ndarray   # (SUB, H, W) complex64; each pixel's amplitudes add up to unit mean power
+    dz:np.ndarray    # (SUB, H, W) float32 in [-0.5, 0.5): depth below the pixel's centre, in pixels
+
+    @property
+    def shape(self)->tuple: return self.amp.shape[1:]
+    def __getitem__(self, idx):
+        "The scatterers at pixel index `idx` (slices or integer arrays, as for an (H, W) array), as contiguous copies."
+        idx = (slice(None),) + (idx if isinstance(idx, tuple) else (idx,))   # contiguous: numpy then sums in one order
+        return ScatterField(np.ascontiguousarray(self.amp[idx]), np.ascontiguousarray(self.dz[idx]))
+
+def scatter_field(rng:np.random.Generator, shape:tuple, sub:int=SUB)->ScatterField:
+    "`sub` scatterers per pixel of an (H, W) grid: complex Gaussian amplitudes, depths uniform within the pixel."
+    amp = scatterers(rng, (sub, *shape)) * _f32(1 / np.sqrt(sub))
+    return ScatterField(amp, rng.random((sub, *shape), dtype=np.float32) - _f32(0.5))
+
+def echoes(s:ScatterField,  # the scatterers
+           f0:float,        # the receiving device's centre frequency, MHz
+           px_mm:float,     # pixel size, mm
+           row0:float=0.,   # row of the skin (depth 0)
+          )->np.ndarray:    # (H, W) complex64
+    "What a device at centre frequency `f0` receives from each pixel, in baseband: every scatterer's amplitude turned by its round-trip phase."
+    k2 = 4 * np.pi * f0 / C_MM_US * px_mm            # round-trip phase per pixel of depth: 2 k = 4 pi f0 / c
+    rows = np.arange(s.shape[0], dtype=np.float64) - row0 + 0.5
+    row_phase = np.mod(k2 * rows, 2 * np.pi).astype(_f32)[:, None]   # float64 first: thousands of radians deep
+    return (s.amp * np.exp(-1j * (row_phase + _f32(k2) * s.dz)).astype(np.complex64)).sum(0)
 
 # %% ../nbs/A3_simulate.ipynb #ef729f8e
 def smooth_field(rng:np.random.Generator, # random generator
@@ -300,7 +341,7 @@ def echo_map(organ:str,                # one of `ORGANS`
 def scan(dev:Device,            # the device
          E:np.ndarray,          # echogenicity, (N, N) float32 (rows = depth)
          A:np.ndarray,          # extra attenuation per field of view, (N, N) float32
-         s:np.ndarray,          # scatterers, (N, N) complex64
+         s:ScatterField,        # the scatterers of the tissue, on the same (N, N) grid
          noise:np.ndarray,      # receiver noise before scaling, (N, N) complex64 of unit power
          n:int=256,             # pixels per field of view
          pad:int=0,             # rows above the skin (depth 0 is at row `pad`)
@@ -313,7 +354,8 @@ def scan(dev:Device,            # the device
     att_db = _f32(2 * ALPHA * dev.f0 / 10) * z_mm                             # round trip, dB
     T = np.exp(np.cumsum(A, axis=0) * _f32(-dev.f0 / 7.5 / n))               # shadows and enhancement
     haze = _f32(dev.haze) * (1 + 2 * np.exp(z_mm * _f32(-1 / (0.15 * FOV_MM))))
-    field = s * np.sqrt((E * T + haze) * 10**(-att_db / 10)) + _f32(10**(dev.noise_db / 20)) * noise
+    rx = echoes(s, dev.f0, FOV_MM / n, pad)                                  # the scatterers, as this device hears them
+    field = rx * np.sqrt((E * T + haze) * 10**(-att_db / 10)) + _f32(10**(dev.noise_db / 20)) * noise
     env = np.abs(convolve(field, psf(dev, n)))
     gain = att_db * tgc + _f32(tgc_err_db / FOV_MM) * z_mm + _f32(gain_db)
     return env * 10**(gain / 20)
@@ -328,6 +370,21 @@ def log_compress(env:np.ndarray,    # envelope
     g = (20 * np.log10(env + _f32(1e-12)) - _f32(gain_db - dyn_range)) * _f32(255 / dyn_range)
     if smooth: g = gaussian_filter(g, smooth, truncate=3)
     return np.clip(g + _f32(0.5), 0, 255).astype(np.uint8)
+
+# %% ../nbs/A3_simulate.ipynb #99d41b85
+PROBES = dict(breast='linear', carotid='linear', thyroid='linear', kidney='convex', liver='convex')  # probe per organ
+
+def field_of_view(geometry:str,  # 'linear' (a rectangle) or 'convex' (a fan)
+                  n:int=256,     # pixels across the field of view
+                 )->np.ndarray:  # (n, n) bool: True where the probe images
+    "The pixels a probe of `geometry` images; a scanner shows the rest black."
+    t = (np.arange(n, dtype=_f32) + _f32(0.5)) / _f32(n)          # pixel centres, in fields of view
+    Z, X = t[:, None], t[None, :]
+    if geometry == 'linear': return np.broadcast_to((X > 0.04) & (X < 0.96), (n, n)).copy()
+    if geometry == 'convex':   # a fan from a virtual apex 0.4 fields of view above the skin, 32 degrees either side
+        r, th = np.hypot(X - 0.5, Z + 0.4), np.arctan2(X - 0.5, Z + 0.4)
+        return (r >= 0.4) & (np.abs(th) <= np.deg2rad(32))
+    raise ValueError(f"geometry={geometry!r}: use 'linear' or 'convex'")
 
 # %% ../nbs/A3_simulate.ipynb #afe99a8a
 @dataclass(frozen=True)
@@ -355,11 +412,13 @@ class Misregistration:
         r = (n / 2 + margin_px) * np.sqrt(2)                   # farthest point from the centre of rotation
         return (self.shift_mm + 4 * self.elastic_mm) * n / FOV_MM + 2 * np.sin(np.deg2rad(self.rot_deg) / 2) * r
 
+_CROSS = Misregistration(shift_mm=2.5, rot_deg=3.5, elastic_mm=0.75, rho_min=0.3, rho_max=0.6)
 MISREGISTRATION = {
-    'none': Misregistration(),
-    'small': Misregistration(shift_mm=0.45, rot_deg=2., elastic_mm=0.3, rho_min=0.4, rho_max=0.7, fade_mm=0.),
-    'cross-device': Misregistration(shift_mm=2.5, rot_deg=3.5, elastic_mm=0.75, rho_min=0.3, rho_max=0.6),
-    'large': Misregistration(shift_mm=5., rot_deg=7., elastic_mm=1.5, rho_min=0.1, rho_max=0.3),
+    'none': Misregistration(),          # the two devices only
+    'slight': _CROSS.scaled(0.2),       # 0.5 mm: what a landmark-based registration leaves
+    'small': _CROSS.scaled(0.4),        # 1 mm: a careful registration, or a careful rescan
+    'cross-device': _CROSS,             # 2.5 mm: two devices on the same patient, not registered
+    'large': Misregistration(shift_mm=5., rot_deg=7., elastic_mm=1.5, rho_min=0.1, rho_max=0.3),   # a stress test
 }
 
 def as_misregistration(m:Misregistration|str)->Misregistration:
@@ -401,9 +460,10 @@ def warp(img:np.ndarray, coords:np.ndarray)->np.ndarray:
     a, b, c, d = flat[k], flat[k + 1], flat[k + W], flat[k + W + 1]
     return (a + (b - a) * fx) * (1 - fz) + (c + (d - c) * fx) * fz
 
-def decorrelate(s:np.ndarray, rho:float, rng:np.random.Generator)->np.ndarray:
-    "Scatterers correlated `rho` with `s`: a fraction of `s` plus freshly drawn ones, same mean power."
-    return _f32(rho) * s + _f32(np.sqrt(1 - rho**2)) * scatterers(rng, s.shape)
+def decorrelate(s:ScatterField, rho:float, rng:np.random.Generator)->ScatterField:
+    "Scatterers correlated `rho` with `s` (another slice of tissue): a fraction of `s` plus freshly drawn ones, same mean power."
+    fresh = scatterers(rng, s.amp.shape) * _f32(1 / np.sqrt(s.amp.shape[0]))
+    return ScatterField(_f32(rho) * s.amp + _f32(np.sqrt(1 - rho**2)) * fresh, s.dz)
 
 # %% ../nbs/A3_simulate.ipynb #64cebc2b
 def _pad(n:int, m:Misregistration, devices)->int:
@@ -411,32 +471,39 @@ def _pad(n:int, m:Misregistration, devices)->int:
     k = max(psf(d, n).shape[1] // 2 for d in devices)
     return max(n // 8, int(np.ceil(m.max_px(n, k))) + k + 1)
 
-def _field(g:np.random.Generator, ring:np.random.Generator, N:int, N0:int)->np.ndarray:
+def _field(g:np.random.Generator, ring:np.random.Generator, N:int, N0:int)->ScatterField:
     "N x N scatterers whose central N0 x N0 block comes from `g` (as on the default grid), the border from `ring`."
-    s = scatterers(g, (N0, N0))
+    s = scatter_field(g, (N0, N0))
     if N == N0: return s
-    o = (N - N0) // 2
-    out = np.empty((N, N), np.complex64)
-    out[o:o + N0, o:o + N0] = s
-    out[:o], out[o + N0:] = scatterers(ring, (o, N)), scatterers(ring, (o, N))
-    out[o:o + N0, :o], out[o:o + N0, o + N0:] = scatterers(ring, (N0, o)), scatterers(ring, (N0, o))
+    o, out = (N - N0) // 2, scatter_field(ring, (N, N))
+    out.amp[:, o:o + N0, o:o + N0], out.dz[:, o:o + N0, o:o + N0] = s.amp, s.dz
     return out
 
-BAND_PX = 2  # half-width of the region maps' boundary band at 256 x 256 (scaled with the image size, at least 1)
+BAND_PX = 2    # half-width of the region maps' boundary band at 256 x 256 (scaled with the image size, at least 1)
+OUTSIDE = 254  # region-map label of the pixels outside the field of view (black in every image)
 
 def region_map(parts:list,          # the scene's structure masks (soft, 1 inside), on the tissue grid
                idx:np.ndarray,      # (2, n, n) integer (row, column) on the tissue grid of each low-quality image pixel
                size:int,            # side of the output map
+               fov:np.ndarray|None=None, # (size, size) bool field of view; outside it the map says `OUTSIDE`
               )->np.ndarray:        # (size, size) uint8: 0 tissue, k + 1 = parts[k] (later over earlier), 255 boundary band
     "The region map of the registered truth, in the low-quality geometry: where each structure lies, and a band around every edge."
     lab = np.zeros(idx.shape[1:], np.uint8)
-    for k, m in enumerate(parts[:254]): lab[m[idx[0], idx[1]] > 0.5] = k + 1
+    for k, m in enumerate(parts[:OUTSIDE - 1]): lab[m[idx[0], idx[1]] > 0.5] = k + 1
     if size != lab.shape[0]: lab = np.asarray(Image.fromarray(lab).resize((size, size), Image.Resampling.NEAREST))
     edge = np.zeros(lab.shape, bool)                  # pixels with a 4-neighbour of another label: both sides of an edge
     dz, dx = lab[1:] != lab[:-1], lab[:, 1:] != lab[:, :-1]
     edge[1:] |= dz; edge[:-1] |= dz; edge[:, 1:] |= dx; edge[:, :-1] |= dx
     k = max(1, round(BAND_PX * size / 256))           # band: k pixels on either side of every edge
-    return np.where(distance_transform_edt(~edge) < k, np.uint8(255), lab)
+    out = np.where(distance_transform_edt(~edge) < k, np.uint8(255), lab)
+    if fov is not None: out[~fov] = OUTSIDE
+    return out
+
+def _display(env:np.ndarray, dev:Device, n:int, size:int, fov:np.ndarray)->np.ndarray:
+    "An envelope as `dev`'s screen shows it: log-compressed, resized to `size`, black outside the field of view."
+    img = log_compress(env, dev.dyn_range, dev.gain_db, dev.smooth_px * n / 256)
+    if size != n: img = np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BICUBIC))
+    return np.where(fov, img, np.uint8(0))
 
 def simulate_details(organ:str,          # one of `ORGANS`
                      seed:int,           # seeds everything: same seed, same pair
@@ -444,18 +511,20 @@ def simulate_details(organ:str,          # one of `ORGANS`
                      misreg:Misregistration|str='cross-device', # motion and speckle decorrelation between the scans
                      devices:tuple=(HIGH_END, HANDHELD), # (high-quality device, low-quality device)
                     )->dict:
-    "Simulate one low/high pair of `organ` and return it with every intermediate step and the registered reference."
+    "Simulate one low/high pair of `organ` and return it with every intermediate step, the registered truth and the ideal enhancer."
     _check_organ(organ)
     m, (hd, ld) = as_misregistration(misreg), devices
     n = max(size, SIM_MIN); p0 = n // 8; pad = _pad(n, m, devices); N, N0 = n + 2 * pad, n + 2 * p0
-    g, ring = np.random.default_rng([seed, ORGANS.index(organ)]), np.random.default_rng([seed, ORGANS.index(organ), 1])
+    key = [seed, ORGANS.index(organ)]
+    g, ring = np.random.default_rng(key), np.random.default_rng(key + [1])
     r = _Rand(g)
     sc = _scene(organ, g, n, pad)                     # the tissue, as far as the handheld may look
     E, A = sc.E, sc.A
     s = _field(g, ring, N, N0)
     noise_h, gain_h = scatterers(g, (N0, N0)), r.u(-1, 1)
     c0 = slice(pad - p0, pad - p0 + N0)               # every scan runs on the default grid around the image
-    env_h = scan(hd, E[c0, c0], A[c0, c0], s[c0, c0], noise_h, n, p0, gain_db=gain_h)
+    s_h = s[c0, c0]
+    env_h = scan(hd, E[c0, c0], A[c0, c0], s_h, noise_h, n, p0, gain_db=gain_h)
     co = misalign(g, N0, n, m)
     cs = co + _f32(pad - p0)                          # the same points, in the coordinates of the larger tissue grid
     El, Al = warp(E, cs), warp(A, cs)
@@ -463,18 +532,22 @@ def simulate_details(organ:str,          # one of `ORGANS`
     rho = r.u(m.rho_min, m.rho_max)
     sl = decorrelate(s[ci[0], ci[1]], rho, g)
     env_l = scan(ld, El, Al, sl, scatterers(g, (N0, N0)), n, p0, gain_db=r.u(-2, 2), tgc_err_db=r.u(-6, 3))
-    # the reference: the high-end device, same gain and receiver, scanning the tissue and scatterers the handheld saw
+    # the registered truth: the high-end device, same gain and receiver, scanning the tissue and scatterers the handheld saw
     env_r = scan(hd, El, Al, sl, noise_h, n, p0, gain_db=gain_h)
+    # the ideal enhancer: the high-end device scanning that tissue with scatterers of its own (its own speckle);
+    # a generator of its own, so that adding it changed no other image
+    env_i = scan(hd, El, Al, scatter_field(np.random.default_rng(key + [2]), (N0, N0)), noise_h, n, p0, gain_db=gain_h)
     v = (slice(p0, p0 + n),) * 2
-    high, reg = (log_compress(e[v], hd.dyn_range, hd.gain_db, hd.smooth_px * n / 256) for e in (env_h, env_r))
-    low = log_compress(env_l[v], ld.dyn_range, ld.gain_db, ld.smooth_px * n / 256)
-    if size != n:
-        low, high, reg = (np.asarray(Image.fromarray(i).resize((size, size), Image.Resampling.BICUBIC)) for i in (low, high, reg))
+    fov = field_of_view(PROBES[organ], size)
+    high, reg, ideal = (_display(e[v], hd, n, size, fov) for e in (env_h, env_r, env_i))
+    low = _display(env_l[v], ld, n, size, fov)
     ident = np.arange(N0, dtype=_f32)
     flow = (co - np.stack(np.meshgrid(ident, ident, indexing='ij')))[(slice(None),) + v]
-    regions = region_map(sc.parts, ci[(slice(None),) + v], size)   # after every random draw: the images do not depend on it
-    return dict(low=low, high=high, registered=reg, regions=regions, echo_high=E[c0, c0][v], echo_low=El[v], scat_high=s[c0, c0][v],
-                scat_low=sl[v], env_high=env_h[v], env_low=env_l[v], env_registered=env_r[v], flow=flow, rho=rho, misreg=m, pad=pad)
+    regions = region_map(sc.parts, ci[(slice(None),) + v], size, fov)   # after every random draw: the images do not depend on it
+    return dict(low=low, high=high, registered=reg, ideal=ideal, regions=regions, fov=fov,
+                echo_high=E[c0, c0][v], echo_low=El[v], scat_high=echoes(s_h, hd.f0, FOV_MM / n, p0)[v],
+                scat_low=echoes(sl, ld.f0, FOV_MM / n, p0)[v], env_high=env_h[v], env_low=env_l[v],
+                env_registered=env_r[v], env_ideal=env_i[v], flow=flow, rho=rho, misreg=m, pad=pad)
 
 def simulate_pair(organ:str,    # one of `ORGANS`
                   seed:int,     # same seed, same pair
@@ -521,6 +594,30 @@ def _progress(it, total, show):
         return progress_bar(it, total=total)
     except ImportError: return it
 
+_SUBS = ((LOW, 'low'), (HIGH, 'high'), (REGISTERED, 'registered'), (IDEAL, 'ideal'), (REGIONS, 'regions'))
+
+def _planned(root:Path, organs, n_per_organ:int, n_test:int)->dict:
+    "Every folder `write_dataset` writes to, with the file names it writes there."
+    planned = {}
+    for o in organs:
+        for sub, _ in _SUBS: planned[root/'train_datasets'/o/sub] = {f'{i:04d}.png' for i in range(n_per_organ)}
+    if n_test: planned[root/'test_datasets'/LOW] = {f'{j:04d}.png' for j in range(n_test)}
+    return planned
+
+def _check_target(planned:dict, overwrite:bool):
+    "Refuse folders that hold other images (two data sets mixed), and existing images unless `overwrite`."
+    for folder, names in planned.items():
+        if not folder.is_dir(): continue
+        have = {p.name for p in folder.glob('*.png')}
+        other, same = sorted(have - names), sorted(have & names)
+        if other:
+            raise DataError(f"{folder} already holds other images ({', '.join(other[:3])}{' ...' if len(other) > 3 else ''}); "
+                            "write to an empty folder or delete the old data set first.")
+        if same and not overwrite:
+            raise DataError(f"{folder} already holds {len(same)} of the images to write ({', '.join(same[:3])}"
+                            f"{' ...' if len(same) > 3 else ''}); write to a new folder, or pass overwrite=True "
+                            "(usenhance_simulate --overwrite) to replace them.")
+
 def write_dataset(root,                  # output folder (gets train_datasets/ and maybe test_datasets/)
                   n_per_organ:int=20,    # pairs per organ
                   size:int=256,          # side of the images
@@ -531,30 +628,23 @@ def write_dataset(root,                  # output folder (gets train_datasets/ a
                   devices:tuple=(HIGH_END, HANDHELD), # (high-quality device, low-quality device)
                   workers:int|None=None, # threads (None: one per CPU, at most 4)
                   progress:bool=True,    # show a progress bar
+                  overwrite:bool=False,  # replace images that exist already (else: refuse, before writing anything)
                  )->Path:
-    "Write a synthetic data set in the USEnhance layout under `root`; returns `root`."
+    "Write a synthetic data set in the USEnhance layout under `root`, with `dataset.json` describing it; returns `root`."
     root = Path(root)
     organs = ORGANS if organs is None else ((organs,) if isinstance(organs, str) else tuple(organs))
     for o in organs: _check_organ(o)
     misreg = as_misregistration(misreg)
     if size < 4 or size % 4: raise DataError(f"size={size} is not a multiple of 4 (the generator downsamples twice)")
+    _check_target(_planned(root, organs, n_per_organ, n_test), overwrite)
     jobs = [(o, i, root/'train_datasets'/o, _pair_seed(seed, i)) for o in organs for i in range(n_per_organ)]
     tests = [(organs[j % len(organs)], j, root/'test_datasets'/LOW, _pair_seed(seed, j, 1)) for j in range(n_test)]
-    planned = {}
-    for o, i, d, _ in jobs:
-        for sub in (LOW, HIGH, REGISTERED, REGIONS): planned.setdefault(d/sub, set()).add(f'{i:04d}.png')
-    for o, j, d, _ in tests: planned.setdefault(d, set()).add(f'{j:04d}.png')
-    for folder, names in planned.items():
-        other = sorted(p.name for p in folder.glob('*.png') if p.name not in names) if folder.is_dir() else []
-        if other:
-            raise DataError(f"{folder} already holds other images ({', '.join(other[:3])}{' ...' if len(other) > 3 else ''}); "
-                            "write to an empty folder or delete the old data set first.")
     def work(job, test):
         o, i, d, sd = job
         x = simulate_details(o, sd, size, misreg, devices)
         if test: write_gray(d/f'{i:04d}.png', x['low'])
         else:
-            for sub, k in ((LOW, 'low'), (HIGH, 'high'), (REGISTERED, 'registered'), (REGIONS, 'regions')): write_gray(d/sub/f'{i:04d}.png', x[k])
+            for sub, k in _SUBS: write_gray(d/sub/f'{i:04d}.png', x[k])
     todo = [(j, False) for j in jobs] + [(j, True) for j in tests]
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
     if workers > 1:
@@ -562,8 +652,14 @@ def write_dataset(root,                  # output folder (gets train_datasets/ a
             for _ in _progress(ex.map(lambda a: work(*a), todo), len(todo), progress): pass
     else:
         for a in _progress(todo, len(todo), progress): work(*a)
+    info = dict(mm_per_px=FOV_MM / size, size=size, seed=seed, n_per_organ=n_per_organ, n_test=n_test,
+                organs=list(organs), misregistration=asdict(misreg), devices=[asdict(d) for d in devices],
+                probes={o: PROBES[o] for o in organs}, simulator='usenhance_nb.simulate')
+    with atomic_write(root/DATASET_INFO, 'w') as f: f.write(json.dumps(info, indent=1))
     return root
 
 # %% ../nbs/A3_simulate.ipynb #4310ba48
-OTHER_DEVICES = (Device('high-end B', f0=6.0, cycles=2.4, fnum=2.1, dyn_range=55., noise_db=-56., haze=0.01, gain_db=19., smooth_px=0.7),
-                 Device('handheld B', f0=3.5, cycles=3.0, fnum=2.6, dyn_range=45., noise_db=-34., haze=0.09, gain_db=14., smooth_px=1.0))
+OTHER_DEVICES = (Device('high-end B', f0=6.0, cycles=2.4, fnum=2.1, dyn_range=55., noise_db=-56., haze=0.01,
+                        gain_db=display_gain(55., grey=75), smooth_px=0.7),
+                 Device('handheld B', f0=3.5, cycles=3.0, fnum=2.6, dyn_range=45., noise_db=-30., haze=0.09,
+                        gain_db=display_gain(45., grey=50), smooth_px=1.0))
