@@ -8,59 +8,125 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
+from scipy import stats
 
 from .core import get_config
 from .simulate import MISREGISTRATION, as_misregistration, write_dataset
 
 # %% auto #0
-__all__ = ['SCORES', 'MIN_SEEDS', 'SPREAD_FACTOR', 'SWEEP_LEVELS', 'SWEEP_VARIANTS', 'seed_means', 'seed_table', 'beats',
-           'spread', 'compare', 'run_sweep', 'sweep_means', 'plot_sweep', 'paired_difference', 'plot_difference',
-           'sweep_slopes', 'sweep_claims', 'sweep_table']
+__all__ = ['SCORES', 'PRIMARY', 'MIN_PAIRS', 'ALPHA', 'N_BOOT', 'RUN', 'SWEEP_LEVELS', 'SWEEP_VARIANTS', 'seed_means',
+           'seed_table', 'oriented', 'hierarchical_bootstrap', 'paired_stats', 'beats', 'compare', 'spread',
+           'run_sweep', 'sweep_means', 'plot_sweep', 'paired_difference', 'plot_difference', 'primary', 'sweep_slopes',
+           'sweep_claims', 'difference_table', 'sweep_table']
 
 # %% ../nbs/10_misregistration.ipynb #1bccb793
-# score -> (name, higher is better (None: no direction, reported but never ranked), decimals)
+# score -> (name, direction, decimals); direction: True higher is better, False lower is better, None reported but never
+# ranked, a number: best at that value (closer on a log scale is better)
 SCORES = {'lncc': ('LNCC', True, 3), 'ssim': ('SSIM', True, 3), 'psnr': ('PSNR', True, 2),
+          'lp_lncc': ('LNCC low-passed', True, 3), 'lp_ssim': ('SSIM low-passed', True, 3), 'lp_psnr': ('PSNR low-passed', True, 2),
+          'grain_ratio': ('grain ratio (1 = high-end)', 1.0, 2),
           'texture': ('texture dist. (lower=better)', False, 2), 'cnr': ('CNR', True, 2), 'gcnr': ('gCNR', True, 3),
-          'speckle_snr': ('speckle SNR', None, 2), 'edge': ('edge width (px, lower=sharper)', False, 2)}
-MIN_SEEDS, SPREAD_FACTOR = 3, 2.0
+          'speckle_snr': ('speckle SNR', None, 2), 'grain_mm': ('speckle grain (mm)', None, 2)}
+PRIMARY = {'fidelity': 'lp_ssim', 'resolution': 'grain_ratio'}   # the measure that decides each kind of claim
+MIN_PAIRS, ALPHA, N_BOOT = 3, 0.05, 4000
+RUN = ('data_seed', 'seed')   # what identifies one run: the simulated data set and the training seed
 
 def _pm(m, s, score)->str: return f"{m:.{SCORES[score][2]}f} ± {s:.{SCORES[score][2]}f}"
 
 def seed_means(rows, by=('config',), reference:str='registered')->pd.DataFrame:
-    "The mean of every score over each seed's images against `reference`: one row per (`by`..., seed)."
+    "The mean of every score over each run's images against `reference`: one row per (`by`..., data_seed, seed); data_seed 0 where the rows have none."
     df = pd.DataFrame(rows)
     df = df[df['reference'] == reference]
-    return df.groupby([*by, 'seed'], sort=False)[[k for k in SCORES if k in df]].mean()
+    if 'data_seed' not in df: df = df.assign(data_seed=0)
+    return df.groupby([*by, *RUN], sort=False)[[k for k in SCORES if k in df]].mean()
 
 def seed_table(means:pd.DataFrame)->pd.DataFrame:
-    "Mean ± spread over seeds (std of the per-seed means, ddof=1) of every score in `means` (from `seed_means`), and the number of seeds."
-    g = means.groupby(level=list(means.index.names[:-1]), sort=False)
+    "Mean ± spread over runs (std of the per-run means, ddof=1) of every score in `means` (from `seed_means`), the number of runs (data sets x seeds) and of data sets."
+    keys = [n for n in means.index.names if n not in RUN]
+    g = means.groupby(level=keys, sort=False)
     m, s = g.mean(), g.std(ddof=1)
-    return pd.DataFrame({SCORES[k][0]: [_pm(a, b, k) if np.isfinite(a) else '' for a, b in zip(m[k], s[k])] for k in m}, index=m.index).assign(seeds=g.size())
+    runs = means.index.to_frame(index=False).groupby(keys, sort=False)
+    return pd.DataFrame({SCORES[k][0]: [_pm(a, b, k) if np.isfinite(a) else '' for a, b in zip(m[k], s[k])] for k in m},
+                        index=m.index).assign(runs=g.size(), **{'data sets': runs['data_seed'].nunique().to_numpy()})
 
-def beats(a, b,                         # per-seed means of A and of B on one score
-          higher_is_better:bool|None=True,
-          k:float=SPREAD_FACTOR, min_seeds:int=MIN_SEEDS)->bool:
-    "The rule: A beats B when both have >= `min_seeds` seeds and A's mean is better than B's by more than `k` times the larger seed spread."
-    a, b = (np.asarray(x, float) for x in (a, b))
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if higher_is_better is None or min(len(a), len(b)) < max(min_seeds, 2): return False
-    return bool((a.mean() - b.mean()) * (1 if higher_is_better else -1) > k * max(a.std(ddof=1), b.std(ddof=1)))
+# %% ../nbs/10_misregistration.ipynb #be622f2b
+def _target(direction)->bool:  # a score best at a value (not True/False/None; note 1.0 == True in Python, so test the type)
+    return direction is not None and not isinstance(direction, bool)
+
+def oriented(x, direction)->np.ndarray:
+    "Values of a score turned so that higher is better: x, -x, or -|log2(x / target)| for a score best at `target`."
+    x = np.asarray(x, float)
+    if direction is None: raise ValueError("this score has no direction: it is reported, never ranked")
+    if direction is True: return x
+    if direction is False: return -x
+    with np.errstate(divide='ignore', invalid='ignore'): return -np.abs(np.log2(x / direction))
+
+def _paired(a, b)->tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "(a, b, data-set id) of the runs both have: pandas Series are matched on their index (its `data_seed` level, if any, names the data set), arrays by position."
+    if isinstance(a, pd.Series) and isinstance(b, pd.Series):
+        j = pd.concat([a.rename('a'), b.rename('b')], axis=1, join='inner').dropna()
+        ds = j.index.get_level_values('data_seed') if 'data_seed' in (j.index.names or []) else np.zeros(len(j))
+        return j['a'].to_numpy(float), j['b'].to_numpy(float), np.asarray(ds)
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != b.shape: raise ValueError(f"paired runs need equal lengths, got {a.shape} and {b.shape}; pass Series indexed by (data_seed, seed)")
+    ok = np.isfinite(a) & np.isfinite(b)
+    return a[ok], b[ok], np.zeros(ok.sum())
+
+def hierarchical_bootstrap(d, groups, n_boot:int=N_BOOT, seed:int=0, level:float=0.95)->tuple[float, float]:
+    "Percentile interval of the mean of `d`: resample the groups (data sets) with replacement, then the values within each drawn group."
+    d, groups = np.asarray(d, float), np.asarray(groups)
+    parts = [d[groups == g] for g in np.unique(groups)]
+    rng, k, means = np.random.default_rng(seed), len(parts), np.empty(n_boot)
+    for i in range(n_boot):
+        drawn = [parts[j] for j in rng.integers(0, k, k)]
+        means[i] = np.concatenate([p[rng.integers(0, len(p), len(p))] for p in drawn]).mean()
+    return tuple(np.quantile(means, [(1 - level) / 2, (1 + level) / 2]))
+
+def paired_stats(a, b,                   # per-run means of A and B on one score (Series indexed by (data_seed, seed), or arrays in the same order)
+                 direction=True,         # the score's direction (`SCORES[score][1]`)
+                 n_boot:int=N_BOOT, seed:int=0,
+                )->dict:                 # n, data_sets, diff (mean A - B, or for a target score the mean gain in -|log2 ratio|), lo, hi, t, p
+    "Paired comparison of A and B: the mean difference, its hierarchical bootstrap 95 % interval, and a two-sided paired t-test."
+    a, b, ds = _paired(a, b)
+    d = oriented(a, direction) - oriented(b, direction) if _target(direction) else a - b
+    n, out = len(d), dict(n=len(d), data_sets=len(np.unique(ds)), diff=np.nan, lo=np.nan, hi=np.nan, t=np.nan, p=np.nan)
+    if n < 2: return out | (dict(diff=float(d.mean())) if n else {})
+    m, sd = d.mean(), d.std(ddof=1)
+    if sd <= 1e-12 * max(1.0, abs(m)): t, p = (np.nan, 1.0) if m == 0 else (np.inf * np.sign(m), 0.0)   # constant differences
+    else: t, p = stats.ttest_1samp(d, 0.0)
+    lo, hi = hierarchical_bootstrap(d, ds, n_boot, seed)
+    return out | dict(diff=float(m), lo=float(lo), hi=float(hi), t=float(t), p=float(p))
+
+def beats(a, b,                         # per-run means of A and of B on one score (paired: same data sets and seeds)
+          direction=True,               # the score's direction (`SCORES[score][1]`)
+          alpha:float=ALPHA, min_pairs:int=MIN_PAIRS)->bool:
+    "The rule: A beats B when >= `min_pairs` paired runs give a paired t-test p < `alpha` and a bootstrap interval excluding 0, both in A's favour."
+    if direction is None: return False
+    s = paired_stats(a, b, direction)
+    if s['n'] < min_pairs or not s['p'] < alpha: return False
+    return bool(s['hi'] < 0) if direction is False else bool(s['lo'] > 0)   # lower is better: A - B < 0 throughout
+
+def _fmt_diff(s:dict, score:str)->str:
+    dec = SCORES[score][2] + 1
+    what = 'gain in closeness to 1 (log2)' if _target(SCORES[score][1]) else 'mean paired difference'
+    if not np.isfinite(s['lo']): return f"{what} {s['diff']:+.{dec}f} over {s['n']} paired run{'s' * (s['n'] != 1)} (too few to test)"
+    return (f"{what} {s['diff']:+.{dec}f} (95% interval {s['lo']:+.{dec}f} to {s['hi']:+.{dec}f}; t = {s['t']:.2f}, p = {s['p']:.3g}; "
+            f"{s['n']} paired runs over {s['data_sets']} data set{'s' * (s['data_sets'] != 1)})")
+
+def compare(a_name:str, a, b_name:str, b, score:str, label:str|None=None)->str:
+    "The sentence the rule allows about A and B (per-run means, paired) on `score` (a key of `SCORES`), with the numbers it rests on."
+    label, direction = label or SCORES[score][0], SCORES[score][1]
+    s = paired_stats(a, b, direction)
+    nums = f"{a_name} - {b_name}: {_fmt_diff(s, score)}"
+    if beats(a, b, direction): return f"{a_name} beats {b_name} on {label} ({nums})"
+    if beats(b, a, direction): return f"{b_name} beats {a_name} on {label} ({nums})"
+    return f"{a_name} and {b_name} are not distinguishable on {label} ({nums})"
 
 def spread(x)->str:
-    "'mean ± spread' over seeds."
+    "'mean ± spread' over runs."
     x = np.asarray(x, float); x = x[np.isfinite(x)]
     if not len(x): return 'n/a'
     return f"{x.mean():.3g} ± {x.std(ddof=1) if len(x) > 1 else float('nan'):.2g}"
-
-def compare(a_name:str, a, b_name:str, b, score:str, label:str|None=None)->str:
-    "The sentence the rule allows about A and B (per-seed means) on `score` (a key of `SCORES`), with the numbers it rests on."
-    label, hib = label or SCORES[score][0], SCORES[score][1]
-    n = np.isfinite(np.asarray(a, float)).sum()
-    nums = f"({a_name} {spread(a)}, {b_name} {spread(b)}, over {n} seed{'' if n == 1 else 's'})"
-    if beats(a, b, hib): return f"{a_name} beats {b_name} on {label} {nums}"
-    if beats(b, a, hib): return f"{b_name} beats {a_name} on {label} {nums}"
-    return f"{a_name} and {b_name} are not distinguishable on {label} with these seeds {nums}"
 
 # %% ../nbs/10_misregistration.ipynb #c3665a1f
 SWEEP_LEVELS, SWEEP_VARIANTS = ('none', 'cross-device', 'large'), ('pix2pix', 'cyclegan', 'ours')
@@ -72,39 +138,42 @@ def run_sweep(out,                                  # folder for the data, the r
               preset:str='cpu',                     # model and training size
               n_per_organ:int=40,                   # simulated pairs per organ and level
               size:int=64,                          # image side
-              data_seed:int=0,                      # seeds the phantoms (the same at every level)
+              data_seed:int|tuple=0,                # seeds the phantoms (the same at every level); several: one data set each
               device=None,
               **overrides,                          # any `Config` field, for every run
-             )->pd.DataFrame:                       # per-image scores with `level`, `shift_mm` and `seed` columns
-    "Train `variants` with each of `seeds` on data simulated at each misregistration level; per-image test scores of all of them."
+             )->pd.DataFrame:                       # per-image scores with `level`, `shift_mm`, `data_seed` and `seed` columns
+    "Train `variants` with each of `seeds` on data simulated at each misregistration level (per data seed); per-image test scores of all of them."
     from usenhance_nb.trainer import Trainer        # here, not above: evaluate (notebook 11) imports this module
     from usenhance_nb.evaluate import evaluate_runs
     out, frames = Path(out), []
     for level in levels:
-        m, d = as_misregistration(level), out/level
-        if not (d/'data'/'train_datasets').exists():
-            write_dataset(d/'data', n_per_organ=n_per_organ, size=size, seed=data_seed, misreg=m, progress=False)
-        for seed in seeds:
-            scores = d/f'scores_seed{seed}.csv'
-            if not scores.exists() or not set(variants) <= set(pd.read_csv(scores)['config']):
-                runs = {v: d/f'{v}_seed{seed}' for v in variants}
-                for v, run in runs.items():
-                    Trainer(get_config(preset, v, image_size=size, seed=seed, **overrides), d/'data', run, device=device, resume=True).fit()
-                rows = pd.DataFrame(evaluate_runs({v: r/'last.pt' for v, r in runs.items()}, d/'data', 'test', device=device))
-                rows['config'] = rows['config'].str.replace(r' \(h=.*\)$', '', regex=True)  # NLM's h is tuned per level and seed
-                rows.assign(level=level, shift_mm=m.shift_mm, seed=seed).to_csv(scores, index=False)
-            frames.append(pd.read_csv(scores))
+        m = as_misregistration(level)
+        for ds in np.atleast_1d(data_seed).tolist():
+            d = out/level/f'data{ds}'
+            if not (d/'data'/'train_datasets').exists():
+                write_dataset(d/'data', n_per_organ=n_per_organ, size=size, seed=ds, misreg=m, progress=False)
+            for seed in seeds:
+                scores = d/f'scores_seed{seed}.csv'
+                if not scores.exists() or not set(variants) <= set(pd.read_csv(scores)['config']):
+                    runs = {v: d/f'{v}_seed{seed}' for v in variants}
+                    for v, run in runs.items():
+                        Trainer(get_config(preset, v, image_size=size, seed=seed, **overrides), d/'data', run, device=device, resume=True).fit()
+                    rows = pd.DataFrame(evaluate_runs({v: r/'last.pt' for v, r in runs.items()}, d/'data', 'test', device=device))
+                    rows['config'] = rows['config'].str.replace(r' \(h=.*\)$', '', regex=True)  # NLM's h is tuned per level and seed
+                    rows.assign(level=level, shift_mm=m.shift_mm, data_seed=ds, seed=seed).to_csv(scores, index=False)
+                frames.append(pd.read_csv(scores))
     return pd.concat(frames, ignore_index=True)
 
 # %% ../nbs/10_misregistration.ipynb #1673c85a
 def sweep_means(df:pd.DataFrame, reference:str='registered', configs=None)->pd.DataFrame:
-    "Per-seed mean scores against `reference`, one row per (configuration, shift in mm, seed), for `configs` (default: all)."
+    "Per-run mean scores against `reference`, one row per (configuration, shift in mm, data_seed, seed), for `configs` (default: all)."
     d = df[df['config'].isin(configs)] if configs else df
     return seed_means(d if 'seed' in d else d.assign(seed=0), by=('config', 'shift_mm'), reference=reference)
 
-def plot_sweep(means:pd.DataFrame, configs=None, scores=('ssim', 'lncc', 'psnr', 'texture'), title:str|None=None):
-    "One panel per score: each configuration's mean over seeds against the shift in mm, ± one spread across seeds."
+def plot_sweep(means:pd.DataFrame, configs=None, scores=('lp_ssim', 'grain_ratio', 'ssim', 'lncc', 'psnr', 'texture'), title:str|None=None):
+    "One panel per score (those `means` has): each configuration's mean over runs against the shift in mm, ± one spread across runs."
     configs = configs or list(dict.fromkeys(means.index.get_level_values('config')))
+    scores = [k for k in scores if k in means and means[k].notna().any()]
     fig, axs = plt.subplots(1, len(scores), figsize=(4 * len(scores), 3.5), squeeze=False)
     for ax, k in zip(axs[0], scores):
         for c in configs:
@@ -112,44 +181,68 @@ def plot_sweep(means:pd.DataFrame, configs=None, scores=('ssim', 'lncc', 'psnr',
             ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0), marker='o', ms=4, capsize=3, label=c)
         ax.set(xlabel='misregistration: largest shift (mm)', title=SCORES[k][0]); ax.grid(alpha=.3)
     axs[0, -1].legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.02, 1))
-    fig.suptitle(title or 'Against the registered truth: mean ± spread over training seeds'); fig.tight_layout()
+    fig.suptitle(title or 'Against the registered truth: mean ± spread over runs (data sets x training seeds)'); fig.tight_layout()
     return fig
 
 # %% ../nbs/10_misregistration.ipynb #badf76b0
 def paired_difference(means:pd.DataFrame, a:str='ours', b:str='cyclegan')->pd.DataFrame:
-    "Per (shift in mm, seed), configuration `a`'s mean scores minus `b`'s, on the same seed's split."
+    "Per (shift in mm, data_seed, seed), configuration `a`'s mean scores minus `b`'s, on the same run's split."
     return means.xs(a, level='config') - means.xs(b, level='config')
 
-def plot_difference(means:pd.DataFrame, a:str='ours', b:str='cyclegan', scores=('ssim', 'lncc', 'psnr', 'texture')):
-    "Per score, `a` minus `b` against the shift in mm: each seed (dots) and the mean ± spread over seeds."
+def plot_difference(means:pd.DataFrame, a:str='ours', b:str='cyclegan', scores=('lp_ssim', 'grain_ratio', 'ssim', 'lncc', 'psnr', 'texture')):
+    "Per score, `a` minus `b` against the shift in mm: each run (dots) and the mean ± spread over runs."
     d = paired_difference(means, a, b)
+    scores = [k for k in scores if k in d and d[k].notna().any()]
     fig, axs = plt.subplots(1, len(scores), figsize=(4 * len(scores), 3.3), squeeze=False)
     for ax, k in zip(axs[0], scores):
         g = d[k].groupby(level='shift_mm')
         ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0), marker='o', capsize=4, color='C4', label='mean ± spread')
-        ax.plot(d.index.get_level_values('shift_mm'), d[k], '.', color='C4', alpha=.4, label='one seed')
+        ax.plot(d.index.get_level_values('shift_mm'), d[k], '.', color='C4', alpha=.4, label='one run')
         ax.axhline(0, color='k', lw=.8); ax.set(xlabel='largest shift (mm)', title=f"{SCORES[k][0]}: {a} - {b}"); ax.grid(alpha=.3)
     axs[0, 0].legend(fontsize=8); fig.tight_layout()
     return fig
 
 # %% ../nbs/10_misregistration.ipynb #12f8c8ae
-def sweep_slopes(means:pd.DataFrame, score:str='ssim')->pd.DataFrame:
-    "Per seed, the least-squares slope of each configuration's mean `score` against the shift in mm: rows configurations, columns seeds."
-    fit = lambda g: np.polyfit(g.index.get_level_values('shift_mm'), g.to_numpy(float), 1)[0] if len(g) > 1 else np.nan
-    return means[score].groupby(level=['config', 'seed'], sort=False).apply(fit).unstack('seed')
+def primary(means:pd.DataFrame, kind:str='fidelity')->str:
+    "The primary measure of `kind` ('fidelity' or 'resolution', `PRIMARY`) if `means` has it; for files made before it existed, raw SSIM (fidelity) or None."
+    k = PRIMARY[kind]
+    if k in means and means[k].notna().any(): return k
+    return 'ssim' if kind == 'fidelity' else None
 
-def sweep_claims(means:pd.DataFrame, score:str='ssim')->list[str]:
-    "The rule's sentences on the paper's claim that the method handles non-registered pairs: the slopes, and ours against the CycleGAN at every level."
+def sweep_slopes(means:pd.DataFrame, score:str='lp_ssim')->pd.DataFrame:
+    "Per run, the least-squares slope of each configuration's mean `score` against the shift in mm: rows configurations, columns runs (data_seed, seed)."
+    fit = lambda g: np.polyfit(g.index.get_level_values('shift_mm'), g.to_numpy(float), 1)[0] if len(g) > 1 else np.nan
+    return means[score].groupby(level=['config', *RUN], sort=False).apply(fit).unstack(list(RUN))
+
+def sweep_claims(means:pd.DataFrame, score:str|None=None)->list[str]:
+    "The rule's sentences on the paper's claim that the method handles non-registered pairs, on `score` (default: the primary fidelity measure): the slopes, and ours against the CycleGAN at every level."
+    score = score or primary(means)
     sl, m = sweep_slopes(means, score), means[score]
     per_mm = [compare('ours', sl.loc['ours'], o, sl.loc[o], score, f"{SCORES[score][0]} per mm of shift") for o in ('pix2pix', 'cyclegan')]
     at = [compare('ours', m.xs(('ours', s), level=(0, 1)), 'cyclegan', m.xs(('cyclegan', s), level=(0, 1)), score) + f" at {s:g} mm"
           for s in sorted(set(m.index.get_level_values('shift_mm')))]
-    return [f"**The method handles non-registered pairs (abstract)**: {'; '.join(per_mm)}.",
-            f"**The perceptual loss helps at every misregistration level**: {'; '.join(at)}."]
+    return [f"**The method handles non-registered pairs (abstract)**, primary measure {SCORES[score][0]}: {'; '.join(per_mm)}.",
+            f"**The perceptual loss helps at every misregistration level**, primary measure {SCORES[score][0]}: {'; '.join(at)}."]
 
-def sweep_table(means:pd.DataFrame, scores=('lncc', 'ssim', 'psnr', 'texture'))->pd.DataFrame:
-    "Mean ± spread over seeds per configuration and level (by shift), then the paired difference ours - cyclegan per level."
-    both = pd.concat([means, pd.concat({'ours - cyclegan': paired_difference(means)}, names=['config'])])[list(scores)].dropna(how='all')
-    order = {c: i for i, c in enumerate(dict.fromkeys(both.index.get_level_values('config')))}
-    both = both.sort_index(level=['config', 'shift_mm'], key=lambda x: x.map(order) if x.name == 'config' else x)
-    return seed_table(both).reset_index().rename(columns={'shift_mm': 'largest shift (mm)'})
+def difference_table(means:pd.DataFrame, a:str='ours', b:str='cyclegan', scores=None, by=('shift_mm',))->pd.DataFrame:
+    "Per group of `by`, the paired difference a - b of every score: mean [95 % hierarchical bootstrap interval] and the paired t-test's p."
+    scores = [k for k in (scores or SCORES) if k in means and SCORES[k][1] is not None and means[k].notna().any()]
+    A, B, out = means.xs(a, level='config'), means.xs(b, level='config'), {}
+    for key, ga in A.groupby(level=list(by), sort=True):
+        cells = {}
+        for k in scores:
+            s, dec = paired_stats(ga[k], B[k], SCORES[k][1]), SCORES[k][2] + 1
+            cells[SCORES[k][0]] = '' if not np.isfinite(s['diff']) else (f"{s['diff']:+.{dec}f} [{s['lo']:+.{dec}f}, {s['hi']:+.{dec}f}] p={s['p']:.2g}"
+                                                                         if np.isfinite(s['lo']) else f"{s['diff']:+.{dec}f}")
+        out[key] = cells | dict(runs=s['n'])
+    return pd.DataFrame.from_dict(out, orient='index').rename_axis(list(by))
+
+def sweep_table(means:pd.DataFrame, scores=('lp_ssim', 'grain_ratio', 'lncc', 'ssim', 'psnr', 'texture'))->str:
+    "Markdown: mean ± spread over runs per configuration and level (by shift), then the paired difference ours - cyclegan per level with its interval."
+    scores = [k for k in scores if k in means and means[k].notna().any()]
+    order = {c: i for i, c in enumerate(dict.fromkeys(means.index.get_level_values('config')))}
+    m = means[scores].sort_index(level=['config', 'shift_mm'], key=lambda x: x.map(order) if x.name == 'config' else x, sort_remaining=False)
+    top = seed_table(m).reset_index().rename(columns={'shift_mm': 'largest shift (mm)'})
+    diff = difference_table(means, scores=scores).reset_index().rename(columns={'shift_mm': 'largest shift (mm)'})
+    return (top.to_markdown(index=False) + "\n\nPaired difference ours - cyclegan, per level: mean over runs [95 % hierarchical bootstrap interval] "
+            "and the paired t-test's p (for the grain ratio: the gain in closeness to 1, in log2 units).\n\n" + diff.to_markdown(index=False))

@@ -65,17 +65,18 @@ def check_better_baseline(fn)->bool:
 
 # %% ../../nbs/appendix/exercises_evaluate.ipynb #7eff093d
 def check_one_seed(answer, path=None, seed:int=42, score:str='ssim')->bool:
-    "11_evaluate: (does seed `seed` alone put ours above the CycleGAN on `score`, does the rule over all seeds say ours beats it?) as two booleans."
+    "11_evaluate: (does seed `seed` alone, on the first data set, put ours above the CycleGAN on `score`, does the paired rule over all runs say ours beats it?) as two booleans."
     try: a = tuple(bool(x) if isinstance(x, (bool, np.bool_)) else None for x in answer)
     except TypeError: a = ()
     if len(a) != 2 or None in a: return verdict(False, "Answer two booleans: (seed 42 says ours is higher, the rule says ours beats it).")
     m = seed_means(load_evidence(path)['main'])[score]
-    one = bool(m[('ours', seed)] > m[('cyclegan', seed)])
+    run = m.xs((m.index.get_level_values('data_seed')[0], seed), level=('data_seed', 'seed'))    # one run: config -> mean
+    one = bool(run['ours'] > run['cyclegan'])
     rule = beats(m['ours'], m['cyclegan'])
     right = (one, rule)
-    why = (f"On seed {seed} ours scores {m[('ours', seed)]:.3f} and the CycleGAN {m[('cyclegan', seed)]:.3f}; over seeds "
+    why = (f"On seed {seed} ours scores {run['ours']:.3f} and the CycleGAN {run['cyclegan']:.3f}; over all runs "
            f"{', '.join(f'{x:.3f}' for x in m['ours'])} against {', '.join(f'{x:.3f}' for x in m['cyclegan'])}. ")
     if a == right:
-        return verdict(True, why + ("One seed and the rule agree here, but only the seeds could tell." if one == rule else
-                                    "A single run can point either way; only the spread over seeds says whether the difference is larger than a rerun's."))
-    return verdict(False, why + "Compare seed 42's two means first, then apply `beats` to the per-seed means.")
+        return verdict(True, why + ("One seed and the rule agree here, but only the runs could tell." if one == rule else
+                                    "A single run can point either way; only the paired differences over runs say whether the difference is larger than a rerun's."))
+    return verdict(False, why + "Compare seed 42's two means first, then apply `beats` to the per-run means (paired run by run).")
