@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #8bbc78f4
 from __future__ import annotations
-import os, shutil, tempfile, warnings, zlib
+import json, os, shutil, tempfile, warnings, zlib
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -15,14 +15,16 @@ from .core import Config, to_tensor, default_device, show_images
 from .files import DataError, read_gray, read_pair, png_files, visible
 
 # %% auto #0
-__all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'REGIONS', 'SAMPLE_DIR', 'sample_dir', 'Pair', 'train_dir', 'find_pairs',
-           'registered_pairs', 'split_pairs', 'PairedDataset', 'make_loader', 'get_splits', 'first_per_organ',
-           'show_pairs']
+__all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS', 'SAMPLE_DIR', 'sample_dir', 'Pair',
+           'train_dir', 'find_pairs', 'registered_pairs', 'mm_per_px', 'split_pairs', 'PairedDataset', 'spread',
+           'make_loader', 'get_splits', 'first_per_organ', 'show_pairs']
 
 # %% ../nbs/02_data.ipynb #7fbbe030
 ORGANS = ('breast', 'carotid', 'kidney', 'liver', 'thyroid')  # the five organ folders of USEnhance
 LOW, HIGH = 'low_quality', 'high_quality'                     # sub-folder names inside each organ folder
 REGISTERED = 'high_quality_registered'  # simulated data only: the high-quality image in the low one's geometry
+IDEAL = 'high_quality_ideal'  # simulated data only: the high-end device's image of that anatomy with its own speckle (an ideal enhancer)
+DATASET_INFO = 'dataset.json'  # simulated data: how the images were made, including their millimetres per pixel
 REGIONS = 'regions'  # simulated data only: a label map of the registered truth (tissue, each lesion, boundaries)
 
 def _sample_home()->Path:
@@ -126,6 +128,20 @@ def registered_pairs(pairs, # list of `Pair` (from `find_pairs`)
         out.append(Pair(p.organ, p.name, p.low, reg))
     return out
 
+# %% ../nbs/02_data.ipynb #4c1efafb
+def mm_per_px(root,                 # a data set folder, or a folder inside it (up to 3 levels down)
+              size:int|None=None,   # side the images are resized to (None: as written)
+             )->float|None:         # millimetres per pixel; None where the data set does not say
+    "Millimetres per pixel of the images of the data set at `root`, from its `dataset.json`."
+    p = Path(root).resolve()
+    for d in (p, *list(p.parents)[:3]):
+        if (f := d/DATASET_INFO).is_file():
+            info = json.loads(f.read_text())
+            mm, side = info.get('mm_per_px'), info.get('size')
+            if not mm: return None
+            return float(mm) * (side / size if size and side else 1)
+    return None
+
 # %% ../nbs/02_data.ipynb #3746c4cc
 def _count(frac:float, n:int)->int:
     "How many of `n` items a part of fraction `frac` gets: rounded, >= 1 if frac > 0 and n >= 3, leaving >= 1."
@@ -162,20 +178,23 @@ def _fit(img:np.ndarray, size:int|None, fit:str)->np.ndarray:
     return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BICUBIC, reducing_gap=None))
 
 class PairedDataset(Dataset):
-    "Low/high image pairs as (1, size, size) float tensors in [-1, 1], optionally flipped left-right together."
+    "Low/high image pairs as (1, size, size) float tensors in [-1, 1], optionally cut to a random window and flipped left-right, both images together."
     def __init__(self, pairs,               # list of `Pair`
                  size:int|None=256,         # side of the square output (None: keep each image's own size)
                  augment:bool=False,        # random left-right flips, identical for both images of a pair
                  cache:bool=True,           # keep decoded uint8 images in memory after the first load
                  fit:str='resize',          # 'resize' the whole image, or centre-'crop' a square first
-                 seed:int=0,                # seeds the flips
+                 seed:int=0,                # seeds the flips and the windows
+                 random_crop:int|None=None, # cut a random window of this side from each pair (the same for both images)
                 ):
         self.pairs = list(pairs)
         if not self.pairs: raise DataError("PairedDataset got no pairs; check the folder and the `organs` filter.")
         if size is not None and (size < 4 or size % 4):
             raise DataError(f"size={size} is not a multiple of 4 (the generator downsamples twice); use e.g. {max(4, size//4*4)}.")
         if fit not in ('resize', 'crop'): raise DataError(f"fit={fit!r}: use 'resize' or 'crop'")
-        self.size, self.augment, self.cache, self.fit = size, augment, cache, fit
+        if random_crop is not None and (random_crop < 4 or random_crop % 4 or (size is not None and random_crop > size)):
+            raise DataError(f"random_crop={random_crop}: must be a multiple of 4, at most the image side {size}")
+        self.size, self.augment, self.cache, self.fit, self.random_crop = size, augment, cache, fit, random_crop
         self.rng = torch.Generator().manual_seed(seed)
         self._cache = {}
 
@@ -195,6 +214,10 @@ class PairedDataset(Dataset):
 
     def __getitem__(self, i):
         low, high = map(to_tensor, self.load(i))
+        if self.random_crop:   # one window for both: the pair keeps showing (roughly) the same anatomy
+            c, (h, w) = self.random_crop, low.shape[-2:]
+            y, x = (int(torch.randint(0, s - c + 1, (1,), generator=self.rng)) for s in (h, w))
+            low, high = low[..., y:y + c, x:x + c], high[..., y:y + c, x:x + c]
         if self.augment and torch.rand(1, generator=self.rng).item() < 0.5: low, high = low.flip(-1), high.flip(-1)
         return low, high
 
@@ -204,19 +227,29 @@ def _seed_worker(worker_id:int):
     info = get_worker_info()
     info.dataset.rng.manual_seed(info.seed % 2**63)
 
+def spread(pairs, k:int)->list:
+    "`k` of `pairs`, taken from each organ in turn (in their order), so a capped run still sees every organ."
+    by = {}
+    for p in pairs: by.setdefault(p.organ, []).append(p)
+    queues, out = list(by.values()), []
+    while len(out) < min(k, len(pairs)):
+        for q in queues:
+            if q and len(out) < k: out.append(q.pop(0))
+    return out
+
 def make_loader(pairs,                 # list of `Pair`
-                cfg:Config,            # uses image_size, batch_size, num_workers, hflip, seed, max_pairs
+                cfg:Config,            # uses image_size, crop, batch_size, num_workers, hflip, seed, max_pairs
                 shuffle:bool,          # shuffle each epoch (training) or keep the order (evaluation)
                 augment:bool|None=None, # flip left-right; None: `cfg.hflip` when shuffling, else no
                 device=None,           # where the batches go; pinned memory when CUDA (None: `default_device()`)
                 drop_last:bool=False,  # drop a last, smaller batch
                )->DataLoader:
-    "A DataLoader of (low, high) batches of shape (B, 1, S, S) for `pairs`."
+    "A DataLoader of (low, high) batches of shape (B, 1, S, S) for `pairs`: S = `cfg.crop` patches when shuffling (training), else `cfg.image_size`."
     pairs = list(pairs)
-    if cfg.max_pairs: pairs = pairs[:cfg.max_pairs]
+    if cfg.max_pairs: pairs = spread(pairs, cfg.max_pairs)
     if augment is None: augment = cfg.hflip and shuffle
     device = torch.device(device) if device is not None else default_device()
-    ds = PairedDataset(pairs, cfg.image_size, augment=augment, seed=cfg.seed)
+    ds = PairedDataset(pairs, cfg.image_size, augment=augment, seed=cfg.seed, random_crop=cfg.crop if shuffle else None)
     nw = cfg.num_workers
     return DataLoader(ds, batch_size=cfg.batch_size, shuffle=shuffle, num_workers=nw, pin_memory=device.type == 'cuda',
                       drop_last=drop_last, generator=torch.Generator().manual_seed(cfg.seed),

@@ -162,5 +162,5 @@ class UNetGenerator(nn.Module):
 def build_generator(cfg)->nn.Module:   # cfg: a `usenhance_nb.core.Config`
     "The enhancing generator G_H of `cfg.model`: the ResNet `Generator` ('cyclegan', 'supervised') or the pix2pix U-Net."
     if cfg.model in ('cyclegan', 'supervised'): return Generator(1, 1, cfg.ngf, cfg.n_blocks)
-    if cfg.model == 'pix2pix': return UNetGenerator(1, 1, cfg.ngf, depth=unet_depth(cfg.image_size))
+    if cfg.model == 'pix2pix': return UNetGenerator(1, 1, cfg.ngf, depth=unet_depth(cfg.crop or cfg.image_size))
     raise ValueError(f"unknown model {cfg.model!r}; use 'cyclegan', 'supervised' or 'pix2pix'")
