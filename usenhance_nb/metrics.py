@@ -233,7 +233,8 @@ def region_metrics(image:np.ndarray,    # (H, W) uint8: enhanced, input or refer
     if min(reg.shape) < SNR_WIN or not (ok := _box_sums((reg != 0).astype(np.int64), SNR_WIN) == 0).any(): return {**out, 'speckle_snr': np.nan}
     xi, n = img.astype(np.int64), SNR_WIN ** 2                       # the windows lying entirely in background tissue
     s1, s2 = _box_sums(xi, SNR_WIN)[ok], _box_sums(xi * xi, SNR_WIN)[ok]
-    with np.errstate(divide='ignore', invalid='ignore'): return {**out, 'speckle_snr': float(np.median(s1 / np.sqrt(n * s2 - s1 * s1)))}
+    with np.errstate(divide='ignore', invalid='ignore'): snr = s1 / np.sqrt(n * s2 - s1 * s1)   # 0/0 (an all-black window): NaN, skipped
+    return {**out, 'speckle_snr': float(np.nanmedian(snr)) if np.isfinite(snr).any() or np.isinf(snr).any() else np.nan}
 
 # %% ../nbs/07_metrics.ipynb #e7f2e885
 GRAIN_MAX_LAG, MIN_TISSUE = 24, 256  # largest lag of the autocovariance (pixels); fewest tissue pixels to measure on
