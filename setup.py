@@ -23,6 +23,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 docs_requirements = shlex.split(cfg.get('docs_requirements', ''))
+dicom_requirements = shlex.split(cfg.get('dicom_requirements', ''))  # decoders of compressed DICOM (JPEG, JPEG 2000)
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 min_python = cfg['min_python']
 console_scripts = [s.strip() for s in cfg.get('console_scripts', '').splitlines() if s.strip()]
@@ -40,7 +41,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'docs': docs_requirements},
+    extras_require={'dev': dev_requirements, 'docs': docs_requirements, 'dicom': dicom_requirements},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),

@@ -1,129 +1,162 @@
 #!/usr/bin/env python3
-"""The evidence behind the README's tables, from one command.
+"""The evidence behind the README's tables, from one command, resumable.
 
-    python bench/evidence.py                  # the published run: seeds 42 1 2, levels none / cross-device / large
-    python bench/evidence.py --fast           # a quick look: seed 42, cross-device only (no ranking: the rule needs 3 seeds)
-    python bench/evidence.py --seeds 42 1 2 3 --levels none small cross-device large
+    python bench/evidence.py                     # the published run (hours on 2 CPU cores; resumes where it stopped)
+    python bench/evidence.py --only headline     # just the headline comparison
+    python bench/evidence.py --preset smoke --seeds 42 1 --data-seeds 0 --levels cross-device   # try the pipeline
 
-What it does, resumably (finished runs and scored seeds in --out are reused, so an interrupted run continues):
-1. simulates the quick start's data (200 pairs, 40 per organ, 64x64, simulator seed 0, with region maps) at every
-   misregistration level; the cross-device level *is* the quick start's data;
-2. trains ours, the CycleGAN without perceptual loss and pix2pix at every level, and the ceiling (the same generator
-   supervised with L1 + perceptual on the registered truth) at the cross-device level, with the `cpu` preset, once
-   per seed;
-3. scores each seed's test split with the input and tuned non-local means, against the registered truth and the
-   acquired high-quality image: LNCC, SSIM, PSNR, texture distance, CNR, gCNR, speckle SNR, edge width;
-4. writes nbs/results/evidence.json (per-seed means of the cross-device comparison and of the sweep, with the
-   command, seeds, wall-clock and git commit) and nbs/results/sweep.csv (per-image scores of the sweep), and prints
-   the README's tables (`usenhance_nb.evaluate.evidence_tables`) and its wall-clock.
-Not part of the test suite: notebooks 10_misregistration and 11_evaluate read the committed files.
+Two parts, each a list of training runs that are trained, scored and cached one at a time (an interrupted command
+continues with the next unfinished run; nothing finished is trained again):
+
+1. headline: at the cross-device level (2.5 mm), on two simulated data sets (simulator seeds 0 and 1, 200 pairs of
+   256x256 at 0.15 mm per pixel each), five training seeds each: ours, the CycleGAN without perceptual loss, pix2pix,
+   and the ceiling (the same generator supervised with L1 + perceptual on the registered truth, trained three times
+   longer). The paired statistics of the claims use these 10 runs per configuration.
+2. sweep: data set 0 at every misregistration level (0, 0.5, 1, 2.5, 5 mm), three training seeds: ours, the CycleGAN
+   and pix2pix (the 2.5 mm runs are the headline's).
+
+Every run is scored on its seed's held-out test pairs with the input, tuned non-local means and the oracle rows (the
+ideal enhancer, the blurred registered truth), against the registered truth and the acquired high-quality image.
+After every run, nbs/results/evidence.json (per-run means, with the command, machine, wall-clock and commit) and
+nbs/results/sweep.csv are rewritten from all the scores so far, so a partial run leaves usable, labelled results.
 """
-import argparse, hashlib, json, os, platform, shutil, subprocess, sys, tempfile, time, warnings
+import argparse, json, os, platform, subprocess, sys, time, warnings
 os.environ.setdefault('USENHANCE_OFFLINE', '1')
 from pathlib import Path
-import numpy as np
 import pandas as pd
 
-from usenhance_nb.data import REGIONS
-from usenhance_nb.simulate import as_misregistration, write_dataset
-from usenhance_nb.sweep import SCORES, run_sweep
-from usenhance_nb.evaluate import ORDER, evidence_tables
-
 ROOT = Path(__file__).resolve().parent.parent
-MAIN_LEVEL, DATA = 'cross-device', dict(n_per_organ=40, size=64, data_seed=0)   # the quick start's data
-VARIANTS, CEILING = ('pix2pix', 'cyclegan', 'ours'), 'ceiling'
+sys.path.insert(0, str(ROOT))  # this checkout's package
+from usenhance_nb.core import get_config
+from usenhance_nb.simulate import as_misregistration, write_dataset, MISREGISTRATION
+from usenhance_nb.sweep import SCORES
+from usenhance_nb.evaluate import evaluate_runs, evidence_tables
+
+MAIN_LEVEL, N_PER_ORGAN, SIZE = 'cross-device', 40, 256
+HEADLINE = dict(levels=(MAIN_LEVEL,), data_seeds=(0, 1), seeds=(42, 1, 2, 3, 4), variants=('ours', 'cyclegan', 'pix2pix', 'ceiling'))
+SWEEP = dict(levels=tuple(MISREGISTRATION), data_seeds=(0,), seeds=(42, 1, 2), variants=('ours', 'cyclegan', 'pix2pix'))
+LONGER = {'ceiling': 3}   # epochs x this: a reference trained until it stops improving (its validation curve levels off)
 
 
-def _digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob('*.png')): h.update(p.relative_to(folder).as_posix().encode()); h.update(p.read_bytes())
-    return h.hexdigest()
+FIRST = ('ours', 'cyclegan')   # the perceptual loss's own effect: these runs first, in both parts, then the others
+
+def runs(parts: list):
+    "(level, data_seed, seed, variant) of every run of `parts`, without repeats: ours and the CycleGAN first."
+    todo = []
+    for first in (True, False):
+        for part in parts:
+            for level in part['levels']:
+                for seed in part['seeds']:
+                    for ds in part['data_seeds']:
+                        todo += [(level, ds, seed, v) for v in part['variants'] if (v in FIRST) == first]
+    return list(dict.fromkeys(todo))
 
 
-def ensure_regions(data: Path, level: str):
-    "Add region maps to a data folder simulated before the simulator wrote them, checking that every image is unchanged."
-    organs = [d for d in (data/'train_datasets').iterdir() if d.is_dir()]
-    if all((o/REGIONS).is_dir() for o in organs): return
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = write_dataset(Path(tmp)/'d', n_per_organ=DATA['n_per_organ'], size=DATA['size'], seed=DATA['data_seed'],
-                              misreg=as_misregistration(level), progress=False)
-        for o in organs:
-            new = fresh/'train_datasets'/o.name
-            for sub in [s.name for s in o.iterdir() if s.is_dir()]:
-                if _digest(o/sub) != _digest(new/sub):
-                    sys.exit(f"{o/sub}: the simulator now writes different images; delete {data.parent} and rerun")
-            shutil.copytree(new/REGIONS, o/REGIONS)
-    print(f"added region maps to {data} (images unchanged)", flush=True)
+def data_folder(out: Path, level: str, ds: int) -> Path:
+    d = out/level/f'data{ds}'/'data'
+    if not (d/'dataset.json').exists():   # written last: its absence means the data set is missing or incomplete
+        write_dataset(d, n_per_organ=N_PER_ORGAN, size=SIZE, seed=ds, misreg=as_misregistration(level), progress=False, overwrite=True)
+    return d
 
 
-def per_seed(df: pd.DataFrame, keys) -> list:
-    "Per-seed means over images (and the number of images) of every score, as records."
+def config(preset: str, variant: str, seed: int):
+    cfg = get_config(preset, variant, image_size=SIZE if preset != 'smoke' else 64, seed=seed)
+    k = LONGER.get(variant, 1)
+    return get_config(preset, variant, image_size=cfg.image_size, seed=seed, epochs=cfg.epochs * k, step_size=cfg.step_size * k)
+
+
+def run_one(out: Path, level: str, ds: int, seed: int, variant: str, preset: str, device) -> Path:
+    "Train (or resume) one run and score it; returns its scores file."
+    from usenhance_nb.trainer import Trainer
+    folder = out/level/f'data{ds}'
+    scores = folder/'scores'/f'{variant}_seed{seed}.csv'
+    if scores.exists(): return scores
+    data, run = data_folder(out, level, ds), folder/f'{variant}_seed{seed}'
+    Trainer(config(preset, variant, seed), data, run, device=device, resume=True).fit()
+    base = folder/'scores'/f'baselines_seed{seed}.csv'
+    rows = pd.DataFrame(evaluate_runs({variant: run/'last.pt'}, data, 'test', device=device, baselines=not base.exists()))
+    rows['config'] = rows['config'].str.replace(r' \(h=.*\)$', '', regex=True)   # NLM's h is tuned per data set and seed
+    rows = rows.assign(level=level, shift_mm=as_misregistration(level).shift_mm, data_seed=ds, seed=seed)
+    scores.parent.mkdir(parents=True, exist_ok=True)
+    if not base.exists(): rows[rows.config != variant].to_csv(base, index=False)
+    rows[rows.config == variant].to_csv(scores, index=False)
+    return scores
+
+
+def collect(out: Path) -> pd.DataFrame:
+    files = sorted(out.glob('*/data*/scores/*.csv'))
+    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+
+
+def per_run(df: pd.DataFrame) -> list:
+    "Per-run means over images of every score, as records (the evidence file's rows)."
     ks = [k for k in SCORES if k in df]
-    g = df.groupby(list(keys) + ['seed'], sort=False)
-    m = g[ks].mean().join(g.size().rename('n')).reset_index()
-    m['order'] = m['config'].map(lambda c: ORDER.index(c) if c in ORDER else len(ORDER))
-    m = m.sort_values(['reference', 'order'], key=lambda s: s.map({'registered': 0, 'high': 1}) if s.name == 'reference' else s,
-                      kind='stable').drop(columns='order')
-    return json.loads(m.to_json(orient='records', double_precision=6))
+    keys = ['reference', 'config', 'level', 'shift_mm', 'data_seed', 'seed']
+    g = df.groupby(keys, sort=False)
+    return json.loads(g[ks].mean().join(g.size().rename('n')).reset_index().to_json(orient='records', double_precision=6))
 
 
-def train_minutes(out: Path, levels, seeds) -> float:
-    "Training time the runs' own logs record (sum of their epochs' seconds), in minutes."
-    logs = [out/l/f'{v}_seed{s}'/'log.csv' for l in levels for s in seeds for v in VARIANTS + ((CEILING,) if l == MAIN_LEVEL else ())]
-    return sum(pd.read_csv(p)['seconds'].sum() for p in logs if p.exists()) / 60
+def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, preset: str):
+    df = collect(out)
+    if df.empty: return
+    head = df[(df.level == MAIN_LEVEL) & df.data_seed.isin(HEADLINE['data_seeds'])]
+    sweep = df[(df.data_seed == SWEEP['data_seeds'][0]) & df.seed.isin(SWEEP['seeds']) & (df.config != 'ceiling')]
+    results.mkdir(parents=True, exist_ok=True)
+    cols = ['config', 'reference', 'organ', 'image', *[k for k in SCORES if k in sweep], 'perceptual', 'level', 'shift_mm', 'data_seed', 'seed']
+    sweep[[c for c in cols if c in sweep]].to_csv(results/'sweep.csv', index=False, float_format='%.5g')
+    logs = list(out.glob('*/data*/*_seed*/log.csv'))
+    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = bool(subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', 'usenhance_nb'], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip())
+    n_test = head[head.reference == 'registered'].groupby(['data_seed', 'seed', 'config'])['image'].size()
+    done = len(list(out.glob('*/data*/scores/[!b]*.csv')))
+    ev = dict(provenance=dict(
+        command='python bench/evidence.py' + ''.join(f' {x}' for x in argv),
+        seeds=sorted(set(head.seed)), data_seeds=sorted(set(head.data_seed)), headline=dict(HEADLINE), sweep=dict(SWEEP),
+        levels={l: MISREGISTRATION[l].shift_mm for l in MISREGISTRATION}, preset=preset,
+        data=dict(n_per_organ=N_PER_ORGAN, pairs=5 * N_PER_ORGAN, size=SIZE, mm_per_px=38.4 / SIZE),
+        test_pairs=int(n_test.iloc[0]) if len(n_test) and n_test.nunique() == 1 else n_test.groupby(level=[0, 1]).first().to_dict(),
+        runs_done=done, runs_planned=planned, complete=done >= planned,
+        lncc_window=9, wall_clock_min=round((time.time() - t0) / 60, 1),
+        train_min=round(sum(pd.read_csv(p)['seconds'].sum() for p in logs) / 60, 1),
+        cpus=os.cpu_count(), machine=platform.processor() or platform.machine(),
+        git_commit=commit + ('+uncommitted' if dirty else ''),
+        note="wall_clock_min is the last invocation only (finished runs are reused); train_min is what the runs' logs record, "
+             "on a 2-core machine shared with other jobs"),
+        main=per_run(head), sweep=per_run(sweep))
+    (results/'evidence.json').write_text(json.dumps(ev, indent=1, allow_nan=True) + '\n')
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--out', default='runs/evidence', help='data and run folders (git-ignored)')
-    ap.add_argument('--seeds', type=int, nargs='+', default=[42, 1, 2])
-    ap.add_argument('--levels', nargs='+', default=['none', MAIN_LEVEL, 'large'])
-    ap.add_argument('--fast', action='store_true', help='seed 42 and the cross-device level only')
+    ap.add_argument('--only', choices=('headline', 'sweep'), help='one part only')
+    ap.add_argument('--seeds', type=int, nargs='+', help='training seeds of both parts (default: 5 headline, 3 sweep)')
+    ap.add_argument('--data-seeds', type=int, nargs='+', help='simulated data sets of the headline (default: 0 1)')
+    ap.add_argument('--levels', nargs='+', help='levels of the sweep (default: all five)')
     ap.add_argument('--results', default=str(ROOT/'nbs'/'results'))
     ap.add_argument('--device', default=None)
-    ap.add_argument('--preset', default='cpu', help="model and training size ('smoke' to try the pipeline in a minute; the published run uses 'cpu')")
+    ap.add_argument('--preset', default='cpu', help="'smoke' tries the pipeline in minutes; the published run uses 'cpu'")
     a = ap.parse_args(argv)
-    if a.fast: a.seeds, a.levels = [42], [MAIN_LEVEL]
-    if MAIN_LEVEL not in a.levels: ap.error(f"--levels must include {MAIN_LEVEL!r}: the main comparison is on the quick start's data")
-    t0, out = time.time(), Path(a.out)
+    for part in (HEADLINE, SWEEP):
+        if a.seeds: part['seeds'] = tuple(a.seeds)
+    if a.data_seeds: HEADLINE['data_seeds'] = SWEEP['data_seeds'] = tuple(a.data_seeds)
+    if a.levels: SWEEP['levels'] = tuple(a.levels)
+    parts = [p for name, p in (('headline', HEADLINE), ('sweep', SWEEP)) if a.only in (None, name)]
+    todo = runs(parts)
+    t0, out, results = time.time(), Path(a.out), Path(a.results)
     warnings.simplefilter('ignore')
-    # the main comparison first (it holds the ceiling), then the other levels
-    order = [MAIN_LEVEL] + [l for l in a.levels if l != MAIN_LEVEL]
-    frames = []
-    for level in order:
-        variants = VARIANTS + ((CEILING,) if level == MAIN_LEVEL else ())
-        data = out/level/'data'
-        if (data/'train_datasets').exists():
-            ensure_regions(data, level)
-            for f in (out/level).glob('scores_seed*.csv'):      # scored before the region maps: score again
-                if 'gcnr' not in pd.read_csv(f, nrows=1): f.unlink()
-        frames.append(run_sweep(out, levels=(level,), variants=variants, seeds=a.seeds, preset=a.preset, device=a.device, **DATA))
-        print(f"{level}: done after {(time.time() - t0) / 60:.1f} min", flush=True)
-    df = pd.concat(frames, ignore_index=True)
-    main_rows = df[df.level == MAIN_LEVEL]
-    sweep = df[df.config != CEILING]
-    res = Path(a.results); res.mkdir(parents=True, exist_ok=True)
-    cols = ['config', 'reference', 'organ', 'image', *[k for k in SCORES if k in sweep], 'perceptual', 'level', 'shift_mm', 'seed']
-    sweep[cols].to_csv(res/'sweep.csv', index=False, float_format='%.5g')
-    n_test = main_rows[main_rows.config == 'ours'].groupby('seed')['image'].size() // 2   # two references per image
-    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=ROOT, capture_output=True, text=True).stdout.strip())
-    wall = (time.time() - t0) / 60
-    ev = dict(provenance=dict(
-        command='python bench/evidence.py' + ''.join(f' {x}' for x in (argv if argv is not None else sys.argv[1:])),
-        seeds=a.seeds, levels={l: as_misregistration(l).shift_mm for l in order}, variants=list(VARIANTS) + [CEILING],
-        preset=a.preset, data=dict(DATA, pairs=5 * DATA['n_per_organ'], misregistration=MAIN_LEVEL),
-        test_pairs=int(n_test.iloc[0]) if n_test.nunique() == 1 else n_test.to_dict(),
-        lncc_window=9, wall_clock_min=round(wall, 1), train_min=round(train_minutes(out, order, a.seeds), 1),
-        cpus=os.cpu_count(), machine=platform.processor() or platform.machine(), git_commit=commit + ('+uncommitted' if dirty else ''),
-        note='wall_clock_min is this invocation (finished runs are reused); train_min is what the runs\' logs record, '
-             'on a machine shared with other jobs'),
-        main=per_seed(main_rows, ('reference', 'config')),
-        sweep=per_seed(sweep, ('reference', 'config', 'level', 'shift_mm')))
-    (res/'evidence.json').write_text(json.dumps(ev, indent=1, allow_nan=True) + '\n')
-    for k, v in evidence_tables(res/'evidence.json').items(): print(f"\n## {k}\n\n{v}")
-    print(f"\nwrote {res/'evidence.json'} and {res/'sweep.csv'}; wall-clock {wall:.1f} min "
-          f"({ev['provenance']['train_min']:.0f} min of training recorded by the runs) on {os.cpu_count()} CPU cores")
+    print(f"{len(todo)} runs planned; finished ones are reused", flush=True)
+    for i, (level, ds, seed, v) in enumerate(todo):
+        t = time.time()
+        run_one(out, level, ds, seed, v, a.preset, a.device)
+        write_evidence(out, results, argv, t0, len(todo), a.preset)
+        print(f"[{i + 1}/{len(todo)}] {level} data{ds} {v} seed {seed}: {(time.time() - t) / 60:.1f} min "
+              f"(total {(time.time() - t0) / 60:.1f} min)", flush=True)
+    for k, v in evidence_tables(results/'evidence.json').items(): print(f"\n## {k}\n\n{v}")
+    print(f"\nwrote {results/'evidence.json'} and {results/'sweep.csv'}; wall-clock {(time.time() - t0) / 60:.1f} min on "
+          f"{os.cpu_count()} CPU cores", flush=True)
 
 
 if __name__ == '__main__':
