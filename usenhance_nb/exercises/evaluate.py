@@ -44,8 +44,8 @@ def _baselines(data:dict, hs=(0.02, 0.05, 0.08, 0.12, 0.18))->tuple:
     return data['baselines']
 
 def BETTER_BASELINE(img:np.ndarray)->np.ndarray:
-    "One answer: non-local means much weaker than the tuned one."
-    return nlm_filter(img, 0.02)
+    "One answer: non-local means weaker than the tuned one (h=0.05; the tuning picks 0.08 on these phantoms)."
+    return nlm_filter(img, 0.05)
 
 def check_better_baseline(fn)->bool:
     "11_evaluate: a filter (uint8 image -> uint8 image) with a higher mean SSIM than tuned non-local means against the registered truth, and a texture distance below the input's."
