@@ -101,7 +101,7 @@ class Config:
     n_blocks:int=15             # residual blocks in the generator (paper's best: 15)
     # losses
     adv_on:str='cycle'          # discriminators see 'cycle' reconstructions (paper eq. 3) or 'translation's
-    perceptual:str='both'       # 'both' (ours), 'translation' (Phi(H,H')), 'cycle' (Phi(H,H-bar)) or 'none'
+    perceptual:str='both'       # 'both' (ours), 'translation' (Phi(H,H')), 'cycle' (Phi(H,H-bar)), 'self' (Phi(L,H')+Phi(H,L'), unpaired data) or 'none'
     lpips_net:str='vgg'         # LPIPS backbone, VGG as in the paper
     lambda_adv:float=1.0        # weight of the adversarial losses
     lambda_cycle:float=12.0     # weight of the cycle-consistency losses
@@ -177,7 +177,7 @@ class ConfigError(ValueError):
 
 CHOICES = dict(model=('cyclegan', 'pix2pix', 'supervised'),  # text fields that take one of a few values
                adv_on=('cycle', 'translation'),
-               perceptual=('both', 'translation', 'cycle', 'none'),
+               perceptual=('both', 'translation', 'cycle', 'self', 'none'),
                target=('acquired', 'registered'),
                amp_dtype=('float16', 'bfloat16'))
 

@@ -17,7 +17,7 @@ from .files import DataError, read_gray, read_pair, png_files, visible
 # %% auto #0
 __all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS', 'SAMPLE_DIR', 'sample_dir', 'Pair',
            'train_dir', 'find_pairs', 'registered_pairs', 'mm_per_px', 'split_pairs', 'PairedDataset', 'spread',
-           'make_loader', 'get_splits', 'first_per_organ', 'show_pairs']
+           'make_loader', 'get_splits', 'first_per_organ', 'unpaired_pairs', 'show_pairs']
 
 # %% ../nbs/02_data.ipynb #7fbbe030
 ORGANS = ('breast', 'carotid', 'kidney', 'liver', 'thyroid')  # the five organ folders of USEnhance
@@ -55,6 +55,7 @@ class Pair:
     name:str
     low:Path
     high:Path
+    paired:bool=True   # False: two unrelated images, one per device (`unpaired_pairs`): no size check between them
 
 def _organ_dirs(folder:Path)->list[Path]:
     "Sub-folders of `folder` that look like `<organ>/{low_quality,high_quality}` (not the flat test set)."
@@ -256,8 +257,9 @@ def make_loader(pairs,                 # list of `Pair`
                       worker_init_fn=_seed_worker if nw > 0 else None, persistent_workers=nw > 0)
 
 def get_splits(root, cfg:Config)->dict:
-    "The train/valid/test split of the pairs under `root`, as configured by `cfg`."
-    return split_pairs(find_pairs(root, cfg.organs), cfg.val_frac, cfg.test_frac, cfg.seed)
+    "The train/valid/test split of the pairs under `root` (or of `unpaired_pairs(*root)` for a (low, high) folder tuple), as configured by `cfg`."
+    pairs = unpaired_pairs(*root, seed=cfg.seed) if isinstance(root, (tuple, list)) else find_pairs(root, cfg.organs)
+    return split_pairs(pairs, cfg.val_frac, cfg.test_frac, cfg.seed)
 
 def first_per_organ(pairs, n:int=1)->list:
     "The first `n` pairs of each organ, in the order they appear (for figures with one row or column per organ)."
@@ -266,6 +268,20 @@ def first_per_organ(pairs, n:int=1)->list:
         if count.get(p.organ, 0) < n:
             chosen.append(p); count[p.organ] = count.get(p.organ, 0) + 1
     return chosen
+
+# %% ../nbs/02_data.ipynb #369dc209
+def unpaired_pairs(low_dir,         # folder of low-quality images (PNG), any names
+                   high_dir,        # folder of high-quality images (PNG), any names and number
+                   seed:int=0,      # seeds which high-quality image each low-quality one is matched with
+                  )->list[Pair]:
+    "Every low-quality image of `low_dir`, each matched with a random image of `high_dir` (`paired=False`)."
+    lows, highs = (png_files(Path(d)) if Path(d).is_dir() else None for d in (low_dir, high_dir))
+    for d, found in ((low_dir, lows), (high_dir, highs)):
+        if found is None: raise DataError(f"{d}: no such folder; pass the folder of one device's images")
+        if not found: raise DataError(f"{d}: holds no PNG images (DICOM files: convert them first, see usenhance_train --help)")
+    rng = np.random.default_rng([seed, 7])
+    order = np.concatenate([rng.permutation(len(highs)) for _ in range(-(-len(lows) // len(highs)))])
+    return [Pair('unpaired', p.name, p, highs[j], paired=False) for p, j in zip(lows, order)]
 
 # %% ../nbs/02_data.ipynb #314bcf1f
 def show_pairs(pairs,                 # list of `Pair`

@@ -114,7 +114,7 @@ def read_pair(pair)->tuple[np.ndarray, np.ndarray]:
         try: imgs.append(read_gray(path))
         except ImageError as e: raise DataError(f"{e}\n(pair {pair.organ}/{pair.name}; its partner is {other})") from e
     low, high = imgs
-    if low.shape != high.shape:
+    if low.shape != high.shape and getattr(pair, 'paired', True):   # unpaired images may differ (`data.unpaired_pairs`)
         raise DataError(f"pair {pair.organ}/{pair.name}: {pair.low} is {low.shape[1]}x{low.shape[0]} but {pair.high} is "
                         f"{high.shape[1]}x{high.shape[0]} (width x height). Both images of a pair show the same field "
                         "of view and must have the same size: re-export them at one size, or remove the pair.")
@@ -146,7 +146,7 @@ def check_pairs(pairs,                # list of `Pair`
             size, err = read_header(path); n += 1
             if err: problems.append(err)
             else: sizes.append((path, size))
-        if len({s for _, s in sizes}) > 1:
+        if len({s for _, s in sizes}) > 1 and getattr(p, 'paired', True):
             problems.append(f"pair {p.organ}/{p.name}: sizes differ (width x height): " +
                             ', '.join(f"{path} is {s[0]}x{s[1]}" for path, s in sizes))
     if problems:

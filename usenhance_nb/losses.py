@@ -59,12 +59,13 @@ def perceptual_term(phi,            # perceptual distance phi(x, y) -> scalar (a
                     fake_l:Tensor,  # G_L(H)
                     rec_h:Tensor,   # G_H(G_L(H))
                     rec_l:Tensor,   # G_L(G_H(L)) (used by no variant; kept for symmetry)
-                    mode:str,       # 'both', 'translation', 'cycle' or 'none' (`CHOICES['perceptual']`)
+                    mode:str,       # 'both', 'translation', 'cycle', 'self' or 'none' (`CHOICES['perceptual']`)
                    )->Tensor:
     "The perceptual loss variant of the paper's Table 2 selected by `mode`."
     if mode == 'both': return phi(h, fake_h) + phi(l, fake_l)
     if mode == 'translation': return phi(h, fake_h)
     if mode == 'cycle': return phi(h, rec_h)
+    if mode == 'self': return phi(l, fake_h) + phi(h, fake_l)   # each image against its own translation: no pairing used
     if mode == 'none': return h.new_zeros(())
     raise ValueError(f"perceptual mode {mode!r}: choose one of {CHOICES['perceptual']}")
 
