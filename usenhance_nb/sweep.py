@@ -76,11 +76,13 @@ def hierarchical_bootstrap(d, groups, n_boot:int=N_BOOT, seed:int=0, level:float
     "Percentile interval of the mean of `d`: resample the groups (data sets) with replacement, then the values within each drawn group."
     d, groups = np.asarray(d, float), np.asarray(groups)
     parts = [d[groups == g] for g in np.unique(groups)]
-    rng, k, means = np.random.default_rng(seed), len(parts), np.empty(n_boot)
-    for i in range(n_boot):
-        drawn = [parts[j] for j in rng.integers(0, k, k)]
-        means[i] = np.concatenate([p[rng.integers(0, len(p), len(p))] for p in drawn]).mean()
-    return tuple(np.quantile(means, [(1 - level) / 2, (1 + level) / 2]))
+    rng, k = np.random.default_rng(seed), len(parts)
+    pick = rng.integers(0, k, (n_boot, k))                  # which data set each of the k slots of each replicate drew
+    sums, counts = np.zeros((n_boot, k)), np.zeros((n_boot, k))
+    for g, p in enumerate(parts):                           # a slot that drew data set g resamples g's seeds
+        s = p[rng.integers(0, len(p), (n_boot, k, len(p)))].sum(-1)
+        sums += np.where(pick == g, s, 0.0); counts += np.where(pick == g, len(p), 0)
+    return tuple(np.quantile(sums.sum(1) / counts.sum(1), [(1 - level) / 2, (1 + level) / 2]))
 
 def paired_stats(a, b,                   # per-run means of A and B on one score (Series indexed by (data_seed, seed), or arrays in the same order)
                  direction=True,         # the score's direction (`SCORES[score][1]`)
