@@ -20,7 +20,7 @@ from .data import Pair, PairedDataset, first_per_organ, get_splits, registered_p
 from .files import read_gray
 from .metrics import image_metrics, read_regions, region_metrics, speckle_grain, fov_mask
 from .checkpoint import load_checkpoint, load_generator
-from .sweep import SCORES, PRIMARY, _pm, beats, compare, paired_stats, primary, seed_means, seed_table, sweep_claims, sweep_table
+from .sweep import SCORES, PRIMARY, _pm, beats, compare, oriented, paired_stats, primary, seed_means, seed_table, sweep_claims, sweep_table
 try: from usenhance_nb.data import IDEAL, DATASET_INFO
 except ImportError: IDEAL, DATASET_INFO = 'high_quality_ideal', 'dataset.json'   # data sets written before the simulator had them
 
@@ -254,13 +254,14 @@ def write_results(rows:list[dict], out_dir, split:str, win:int, size:int):
 
 # %% ../nbs/11_evaluate.ipynb #31472cd9
 def gap_closed(means:pd.DataFrame, method:str, score:str, floor:str=FLOOR, ceiling:str=CEILING)->np.ndarray:
-    "Per seed, the share of the floor-to-ceiling gap `method` closes on `score`: (m - floor) / (ceiling - floor); `means` from `seed_means`."
+    "Per run, the share of the floor-to-ceiling gap `method` closes on `score`: (m - floor) / (ceiling - floor), on the score turned so that higher is better (for the grain ratio: -|log2 ratio|); `means` from `seed_means`."
     m = means[score].unstack(0)
-    return ((m[method] - m[floor]) / (m[ceiling] - m[floor])).to_numpy(float)
+    o = lambda c: oriented(m[c], SCORES[score][1] if SCORES[score][1] is not None else True)
+    return np.asarray((o(method) - o(floor)) / (o(ceiling) - o(floor)), float)
 
 def has_gap(means:pd.DataFrame, score:str)->bool:
     "Does the ceiling beat the floor (the input) on `score`, by the rule?"
-    return beats(means.loc[CEILING, score], means.loc[FLOOR, score], SCORES[score][1])
+    return beats(means.xs(CEILING, level=0)[score], means.xs(FLOOR, level=0)[score], SCORES[score][1])
 
 # %% ../nbs/11_evaluate.ipynb #f78696eb
 EVIDENCE = Path('results')/'evidence.json'
@@ -317,8 +318,9 @@ def evidence_tables(path=None)->dict[str, str]:
     ev = load_evidence(path)
     p, reg = ev['provenance'], seed_means(ev['main'])
     data_seeds = p.get('data_seeds', [p.get('data', {}).get('data_seed', 0)])
+    tp = p['test_pairs'] if not isinstance(p['test_pairs'], dict) else f"{min(p['test_pairs'].values())}-{max(p['test_pairs'].values())}"
     note = (f"Mean ± spread over runs: seeds {', '.join(map(str, p['seeds']))} on simulated data set{'s' * (len(data_seeds) > 1)} {', '.join(map(str, data_seeds))} "
-            f"(std of the per-run means, ddof=1) of each run's mean over its {p['test_pairs']} test images; made by `{p['command']}` "
+            f"(std of the per-run means, ddof=1) of each run's mean over its {tp} test images; made by `{p['command']}` "
             f"({p['train_min']:.0f} min of training on {p['cpus']} CPU cores, commit {p['git_commit'][:7]}). "
             f"Primary measures: {SCORES[PRIMARY['fidelity']][0]} (fidelity), {SCORES[PRIMARY['resolution']][0]} (resolution); "
             f"'{IDEAL_ENHANCER}' and '{BLURRED_TRUTH}' are oracle rows, not methods.")
