@@ -4,22 +4,31 @@
 
 # %% ../nbs/12_enhance.ipynb #79f473e2
 from __future__ import annotations
-from collections import defaultdict
+import hashlib, html, io
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from PIL import Image, UnidentifiedImageError
 from fastprogress.fastprogress import progress_bar
 
-from .core import ConfigError, to_tensor, to_uint8
-from .files import DataError, list_images, read_gray, read_header, write_gray
-from .data import _fit
-from .checkpoint import load_generator  # not the trainer: inference imports only what it uses
+from .core import Config, ConfigError, to_tensor, to_uint8
+from .files import DataError, ImageError, atomic_write, read_gray, read_header, visible, write_gray
+from .data import SAMPLE_DIR, mm_per_px as dataset_mm_per_px
+from .checkpoint import BUNDLED_MODEL, load_checkpoint, load_generator  # not the trainer: inference imports only what it uses
+from .metrics import region_metrics, speckle_grain
+from .dicom import (DicomImage, detect_regions, grey_frames, grey_mask, imaging_regions, merge_enhanced,
+                                read_dicom, write_derived_dicom)
 
 # %% auto #0
-__all__ = ['size_multiple', 'min_side', 'pad_to_multiple', 'tile_starts', 'check_tiling', 'blend_window', 'run_tiled',
-           'seam_ratio', 'enhance_batch', 'enhance_image', 'enhance_paths']
+__all__ = ['OLD_BUNDLED_MM', 'DICOM_SUFFIXES', 'HIST_BINS', 'size_multiple', 'min_side', 'pad_to_multiple', 'tile_starts',
+           'check_tiling', 'blend_window', 'run_tiled', 'seam_ratio', 'enhance_batch', 'enhance_image', 'sample_scan',
+           'EnhanceModel', 'checkpoint_scale', 'load_model', 'resample', 'model_grid', 'enhance_region', 'overlay_mask',
+           'enhance_frames', 'input_kind', 'read_picture', 'Scan', 'read_scan', 'missing_scale', 'list_inputs',
+           'output_stems', 'check_input', 'write_picture', 'EnhanceReport', 'enhance_scan', 'enhance_paths',
+           'image_statistics', 'average_statistics', 'distribution_warning', 'wipe_view', 'region_report', 'Explorer']
 
 # %% ../nbs/12_enhance.ipynb #fc83af77
 def size_multiple(g_h:nn.Module)->int:
@@ -127,31 +136,471 @@ def enhance_image(g_h:nn.Module, img:np.ndarray, tile:int|None=None, overlap:int
     "The enhanced (H, W) uint8 image of one (H, W) uint8 low-quality image of any size."
     return enhance_batch(g_h, img[None], tile, overlap)[0]
 
-# %% ../nbs/12_enhance.ipynb #765fcf18
-def enhance_paths(model,                 # a trained G_H, a run's last.pt or best.pt, or 'bundled' (the model shipped with the package)
-                  src,                   # an image file, a folder of images, or a list of image files
-                  out_dir,               # where the enhanced PNGs go (same names, .png); not a folder that holds an input
-                  size:int|None=None,    # resize every image to size x size first, as training does (None: keep each one's size)
-                  tile:int|None=None,    # tile side for large images (None: whole images)
-                  batch_size:int=8,      # images per forward pass
-                  device=None,           # where to load a checkpoint (None: the CPU)
-                  read=read_gray,        # reads one file into (H, W) uint8; a reader may return None to skip the file
-                 )->list[Path]:          # the written PNGs
-    "Enhance `src` with `model` into `out_dir`, in batches of equal-sized images; returns the written paths."
+# %% ../nbs/12_enhance.ipynb #a2600002
+def sample_scan()->Path:
+    "A low-quality image of the package's sample data (it has a region map and a dataset.json with its scale)."
+    return SAMPLE_DIR/'train_datasets'/'liver'/'low_quality'/'0000.png'
+
+OLD_BUNDLED_MM = 38.4 / 64   # the first bundled model: 64x64 images of a 38.4 mm field of view (its meta says so)
+
+@dataclass
+class EnhanceModel:
+    "A G_H ready for real scans: the network, its run's Config, the millimetres per pixel it works at and where it comes from."
+    g_h: nn.Module              # the generator, in eval mode
+    cfg: Config|None            # the run's configuration (None for a generator given in Python)
+    mm_per_px: float            # millimetres per pixel of the images it learned on
+    scale_from: str             # how `mm_per_px` is known (the checkpoint, an assumption, the caller)
+    name: str                   # 'bundled', the checkpoint's path, or 'a generator given in Python'
+    sha256: str = ''            # the checkpoint file's SHA-256 ('' for a generator given in Python)
+    data_stats: dict|None = None # the training images' `image_statistics`, averaged (None: the checkpoint has none)
+
+    def describe(self)->str:
+        "One line naming the model, its file's hash and its scale."
+        sha = f", sha256 {self.sha256[:12]}" if self.sha256 else ''
+        return f"{self.name}{sha}; works at {self.mm_per_px:.4g} mm per pixel ({self.scale_from})"
+
+def checkpoint_scale(cfg:Config,         # the run's configuration, read from the checkpoint
+                     meta:dict|None,     # the checkpoint's 'meta' entry, where it has one (the bundled model's)
+                    )->tuple[float|None, str]: # (mm per pixel or None, where it comes from)
+    "The millimetres per pixel a checkpoint's generator learned at: its config's `mm_per_px`, else the old bundled model's stated scale."
+    if cfg.mm_per_px: return float(cfg.mm_per_px), "recorded in the checkpoint's config"
+    if meta and meta.get('image_size') == 64:
+        return OLD_BUNDLED_MM, ("assumed: the checkpoint records no mm_per_px; its notes say 64x64 images of a 38.4 mm "
+                                "field of view, i.e. 0.6 mm per pixel")
+    return None, 'unknown'
+
+def _sha256(path:Path)->str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
+    return h.hexdigest()
+
+def load_model(model,                         # 'bundled', a run's last.pt or best.pt, a G_H, or an `EnhanceModel`
+               device='cpu',                  # where the generator goes
+               model_mm_per_px:float|None=None, # the model's mm per pixel, when the checkpoint does not record it
+              )->EnhanceModel:
+    "A generator with the scale it works at; a checkpoint that does not know its scale needs `model_mm_per_px`."
+    if isinstance(model, EnhanceModel): return model
+    if isinstance(model, nn.Module):
+        if not model_mm_per_px:
+            raise ConfigError("a generator given in Python does not know the scale it learned at: pass model_mm_per_px "
+                              "(the millimetres per pixel of its training images)")
+        return EnhanceModel(model.eval(), None, float(model_mm_per_px), 'given by the caller', 'a generator given in Python')
+    path = BUNDLED_MODEL if isinstance(model, str) and model == 'bundled' else Path(model)
+    g, cfg = load_generator(model, device)
+    s = load_checkpoint(path)
+    mm, how = checkpoint_scale(cfg, s.get('meta'))
+    if model_mm_per_px: mm, how = float(model_mm_per_px), 'given with --model_mm_per_px'
+    if mm is None:
+        raise ConfigError(f"{path}: the checkpoint does not record the millimetres per pixel of its training images "
+                          "(it was written before mm_per_px was recorded); give it: --model_mm_per_px MM "
+                          "(model_mm_per_px=MM), e.g. the data set's dataset.json value")
+    name = 'bundled' if path == BUNDLED_MODEL else str(path)
+    return EnhanceModel(g, cfg, mm, how, name, _sha256(path), s.get('data_stats'))
+
+# %% ../nbs/12_enhance.ipynb #a2600005
+def resample(imgs:np.ndarray,   # (N, H, W) images, uint8 or float
+             size:tuple,        # (h, w): the new size
+            )->np.ndarray:      # (N, h, w) float32
+    "Bilinear resampling of a stack of images, antialiased along any side that shrinks."
+    x = torch.as_tensor(np.asarray(imgs, np.float32))[:, None]
+    if tuple(x.shape[-2:]) == tuple(size): return x[:, 0].numpy()
+    shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
+    return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False, antialias=shrink)[:, 0].numpy()
+
+def _u8(x:np.ndarray)->np.ndarray: return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+def model_grid(shape:tuple,        # (h, w) of a region, in the input's pixels
+               mm_per_px:tuple,    # (row, col) millimetres per pixel of the input
+               model_mm:float,     # millimetres per pixel of the model
+              )->tuple:            # (h, w) of the same region at the model's scale
+    "The size a region has at the model's millimetres per pixel (unchanged when the scales agree to 1 %)."
+    f = [m / model_mm for m in mm_per_px]
+    if all(abs(v - 1) < 0.01 for v in f): return tuple(shape)
+    return tuple(max(1, int(round(s * v))) for s, v in zip(shape, f))
+
+def enhance_region(model:EnhanceModel,   # the model and its scale (`load_model`)
+                   grey:np.ndarray,      # (N, h, w) uint8: the same region of N frames, in the input's pixels
+                   mm_per_px:tuple,      # (row, col) millimetres per pixel of the input
+                   tile:int|None=None,   # tile side at the model's scale (None: whole regions)
+                   batch_size:int=8,     # frames per forward pass
+                  )->np.ndarray:         # (N, h, w) uint8, enhanced, on the input's grid
+    "Resample a region to the model's scale, enhance it, and resample it back to the input's grid."
+    n, h, w = grey.shape
+    small = model_grid((h, w), mm_per_px, model.mm_per_px)
+    x = grey if small == (h, w) else _u8(resample(grey, small))
+    y = np.concatenate([enhance_batch(model.g_h, x[i:i + batch_size], tile) for i in range(0, n, batch_size)])
+    return y if small == (h, w) else _u8(resample(y, (h, w)))
+
+def overlay_mask(frames:np.ndarray)->np.ndarray:
+    "Burned-in white graphics (calipers, boxes, text): grey pixels at exactly 255, which enhancement leaves as they are."
+    frames = np.asarray(frames)
+    return grey_mask(frames) & ((frames[..., 0] if frames.shape[-1] == 3 and frames.ndim >= 3 else frames) == 255)
+
+def enhance_frames(model:EnhanceModel,   # the model and its scale (`load_model`)
+                   frames:np.ndarray,    # (F, H, W) grey or (F, H, W, 3) RGB uint8
+                   mask:np.ndarray,      # bool (H, W): the imaging region(s)
+                   boxes:list,           # the regions' boxes (y0, x0, y1, x1), enhanced one by one
+                   mm_per_px:tuple,      # (row, col) millimetres per pixel of the frames
+                   tile:int|None=None,   # tile side at the model's scale (None: whole regions)
+                   batch_size:int=8,     # frames per forward pass
+                  )->np.ndarray:         # frames, enhanced inside the mask on grey pixels only
+    "Enhance each imaging region at the model's scale; only grey pixels inside the mask change (`merge_enhanced`)."
+    grey = grey_frames(frames)
+    out = grey.copy()
+    for y0, x0, y1, x1 in boxes:
+        inside = mask[y0:y1, x0:x1]
+        crop = np.where(inside, grey[:, y0:y1, x0:x1], 0).astype(np.uint8)   # black around the image, as in training
+        out[:, y0:y1, x0:x1] = np.where(inside, enhance_region(model, crop, mm_per_px, tile, batch_size), out[:, y0:y1, x0:x1])
+    return merge_enhanced(frames, out, mask & ~overlay_mask(frames))
+
+# %% ../nbs/12_enhance.ipynb #a260000a
+DICOM_SUFFIXES = ('.dcm', '.dicom')
+
+def input_kind(path)->str|None:
+    "'dicom' (a .dcm/.dicom name, or the DICM marker of a file without one), 'png' (a .png name), else None."
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in DICOM_SUFFIXES: return 'dicom'
+    if suffix == '.png': return 'png'
+    if suffix == '' and path.is_file():  # scanners often write DICOM files without a suffix (IM000001)
+        with open(path, 'rb') as f: head = f.read(132)
+        if head[128:132] == b'DICM': return 'dicom'
+    return None
+
+def read_picture(path)->np.ndarray:
+    "An image file (PNG, or any format Pillow reads) as (H, W) grey or (H, W, 3) RGB uint8: grey stays grey, colour stays colour."
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'): return read_gray(path)   # its message: 16-bit refused
+            if im.mode in ('L', '1'): return np.asarray(im.convert('L'), np.uint8).copy()
+            rgb = np.asarray(im.convert('RGB'), np.uint8).copy()
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise ImageError(f"{path}: cannot be read as an image ({e}); the file may be truncated or not an image. "
+                         "Re-export it.") from e
+    return rgb[..., 0].copy() if grey_mask(rgb).all() else rgb   # a grey image saved as RGB is grey
+
+@dataclass
+class Scan:
+    "An input to enhance: its frames, millimetres per pixel, imaging regions, and the DICOM it came from (if any)."
+    path: Path                  # the input file
+    frames: np.ndarray          # (F, H, W) grey or (F, H, W, 3) RGB uint8
+    mm_per_px: tuple|None       # (row, col) millimetres per pixel; None: unknown
+    scale_from: str             # where the scale comes from
+    boxes: list                 # imaging regions (y0, x0, y1, x1)
+    mask: np.ndarray            # bool (H, W): the imaging region(s)
+    dicom: DicomImage|None = None # the DICOM file as read (None for a PNG)
+
+def read_scan(path,                      # a DICOM or PNG file (any image format Pillow reads is taken as a PNG)
+              mm_per_px:float|None=None, # the scale to use where the file gives none (a PNG never does)
+             )->Scan:
+    "Read an input with its scale and imaging regions: DICOM from its file, a picture from `mm_per_px` or its data set's dataset.json."
+    path = Path(path)
+    if input_kind(path) == 'dicom':
+        src = read_dicom(path)
+        regions, mask = imaging_regions(src)
+        if src.mm_per_px: mm, how = tuple(src.mm_per_px), 'from the DICOM file'
+        elif mm_per_px: mm, how = (mm_per_px, mm_per_px), 'given with --mm_per_px (the file has no pixel spacing)'
+        else: mm, how = None, 'the file has no Sequence of Ultrasound Regions with a length scale, and no Pixel Spacing'
+        return Scan(path, src.frames, mm, how, [r.box for r in regions], mask, src)
+    img = read_picture(path)
+    if mm_per_px: mm, how = (mm_per_px, mm_per_px), 'given with --mm_per_px'
+    elif (d := dataset_mm_per_px(path.parent)): mm, how = (d, d), "from the data set's dataset.json"
+    else: mm, how = None, 'a picture file does not carry a length scale'
+    boxes, mask = detect_regions(img)
+    if not boxes:   # nothing that looks like an imaging region: the whole picture
+        boxes, mask = [(0, 0, img.shape[0], img.shape[1])], np.ones(img.shape[:2], bool)
+    return Scan(path, img[None], mm, how, boxes, mask)
+
+def missing_scale(paths:list, model_mm:float, why:str)->DataError:
+    "The error for inputs whose millimetres per pixel are unknown: names them and says what to pass."
+    names = ', '.join(str(p) for p in paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else '')
+    return DataError(f"{len(paths)} input(s) without a known pixel size: {names} ({why}). "
+                     f"The model works at {model_mm:.4g} mm per pixel and resamples each image to that scale, so it "
+                     "needs the input's: give it with --mm_per_px MM (mm_per_px=MM), e.g. the depth shown on the screen in "
+                     "mm divided by the image region's height in pixels; or pass --assume_model_scale "
+                     "(assume_model_scale=True) to treat the images as already at the model's scale.")
+
+# %% ../nbs/12_enhance.ipynb #a260000d
+def list_inputs(src)->tuple[list, list]:
+    "The inputs of `src` (a file, or a folder's PNG and DICOM files, sorted) and the folder's other files, which are not enhanced."
+    src = Path(src)
+    if src.is_file(): return [src], []
+    if not src.is_dir(): raise DataError(f"{src}: no such file or folder")
+    files = sorted(p for p in src.iterdir() if p.is_file() and visible(p))
+    inputs, others = [p for p in files if input_kind(p)], [p for p in files if not input_kind(p)]
+    if not inputs:
+        sub = [d.name for d in src.iterdir() if d.is_dir() and visible(d)]
+        raise DataError(f"{src}: holds no PNG or DICOM files" + (f" (other files: {', '.join(p.name for p in others[:5])})" if others else '')
+                        + (f"; it has sub-folders {sub}: pass one of them." if sub else '.'))
+    return inputs, others
+
+def output_stems(files:list, out_dir)->dict:
+    "input -> output name without suffix; two inputs that would write the same file (scan.png and scan.PNG) are refused."
+    seen, out = {}, {}
+    for f in files:
+        key = f.stem.lower()   # case-insensitive: macOS and Windows file systems would merge them
+        if key in seen:
+            raise DataError(f"{seen[key]} and {f} would both be written as {Path(out_dir)/(f.stem + '.png')}: rename one "
+                            "of them (or enhance them into separate folders)")
+        seen[key], out[f] = f, f.stem
+    return out
+
+def check_input(path:Path)->tuple[tuple|None, str|None]:
+    "(the file's own mm per pixel or None, None) for a readable input, else (None, what is wrong with it)."
+    if input_kind(path) == 'dicom':
+        try: return read_dicom(path).mm_per_px, None
+        except DataError as e: return None, str(e)
+    size, err = read_header(path)
+    return None, err
+
+def write_picture(path, img:np.ndarray)->Path:
+    "Write an (H, W) grey or (H, W, 3) RGB uint8 image as a PNG, atomically."
+    img = np.asarray(img)
+    if img.ndim == 2: write_gray(path, img)
+    else:
+        with atomic_write(path) as f: Image.fromarray(img, mode='RGB').save(f, format='PNG')
+    return Path(path)
+
+@dataclass
+class EnhanceReport:
+    "What `enhance_paths` did: the files written, the inputs skipped or ignored, the assumptions made, and what looked unusual."
+    written: list = field(default_factory=list)   # written files: a PNG per input, and a DICOM per DICOM input
+    skipped: dict = field(default_factory=dict)   # input -> why it could not be read (with skip_bad)
+    ignored: list = field(default_factory=list)   # files of the folder that are neither PNG nor DICOM
+    notes: list = field(default_factory=list)     # assumptions made, one line each
+    unusual: dict = field(default_factory=dict)   # input -> what is far from the training data
+
+    @property
+    def warning(self)->str|None:
+        "One warning for the whole run: the inputs unlike the training data, and in what."
+        if not self.unusual: return None
+        return (f"{len(self.unusual)} input(s) look unlike the images the model was trained on, so expect artefacts: "
+                + '; '.join(f"{p.name} ({why})" for p, why in self.unusual.items()))
+
+    def ignored_line(self)->str|None:
+        if not self.ignored: return None
+        return f"skipped {len(self.ignored)} files that are not PNG or DICOM: {', '.join(p.name for p in self.ignored)}"
+
+def enhance_scan(model:EnhanceModel,          # the model and its scale (`load_model`)
+                 scan:Scan,                   # an input (`read_scan`)
+                 tile:int|None=None,          # tile side at the model's scale
+                 batch_size:int=8,            # frames per forward pass
+                 assume_model_scale:bool=False, # an input of unknown scale is taken to be at the model's
+                )->np.ndarray:                # the enhanced frames, the input's shape
+    "Enhance every frame of a scan, region by region at the model's scale; all but the grey pixels inside the regions unchanged."
+    mm = scan.mm_per_px
+    if mm is None:
+        if not assume_model_scale: raise missing_scale([scan.path], model.mm_per_px, scan.scale_from)
+        mm = (model.mm_per_px, model.mm_per_px)
+    return enhance_frames(model, scan.frames, scan.mask, scan.boxes, mm, tile, batch_size)
+
+def _derivation(model:EnhanceModel, scan:Scan, mm:tuple)->str:
+    return (f"Grey pixels inside the imaging region(s) enhanced by usenhance-nb (G_H, CycleGAN with perceptual loss), model "
+            f"{model.name} (sha256 {model.sha256 or 'n/a'}), at {model.mm_per_px:.4g} mm per pixel; input "
+            f"{mm[0]:.4g} x {mm[1]:.4g} mm per pixel ({scan.scale_from}). Pixels outside the region(s) and colour "
+            "pixels unchanged.")
+
+# %% ../nbs/12_enhance.ipynb #a260000e
+def enhance_paths(model,                       # 'bundled', a run's last.pt or best.pt, a G_H (with model_mm_per_px), or an `EnhanceModel`
+                  src,                         # a file (DICOM, PNG or another picture), a folder, or a list of files
+                  out_dir,                     # where the outputs go; not a folder that holds an input
+                  mm_per_px:float|None=None,   # millimetres per pixel of inputs whose file does not say (PNGs)
+                  assume_model_scale:bool=False, # inputs of unknown scale are taken to be at the model's scale (stated)
+                  tile:int|None=None,          # tile side at the model's scale (None: whole regions)
+                  batch_size:int=8,            # frames per forward pass
+                  device=None,                 # where to load a checkpoint (None: the CPU)
+                  skip_bad:bool=False,         # skip unreadable inputs (listed in the report) instead of stopping
+                  model_mm_per_px:float|None=None, # the model's scale when its checkpoint does not record it
+                  prepare=None,                # applied to the loaded generator (e.g. a faster copy of it)
+                 )->EnhanceReport:
+    "Enhance PNG and DICOM inputs in millimetres: a PNG per input, and a derived DICOM beside it for a DICOM input."
     out_dir = Path(out_dir)
-    if isinstance(src, (list, tuple)): files = [Path(f) for f in src]
-    else: files = [Path(src)] if Path(src).is_file() else list_images(src)
+    if isinstance(src, (list, tuple)): files, ignored = [Path(f) for f in src], []
+    else: files, ignored = list_inputs(src)
     if out_dir.resolve() in {f.parent.resolve() for f in files}:
         raise DataError(f"{out_dir} holds the input images; choose another output folder so no input is overwritten")
-    g_h = model if isinstance(model, nn.Module) else load_generator(model, device or 'cpu')[0]
-    by_size = defaultdict(list)
-    for f in files: by_size[(size, size) if size else read_header(f)[0]].append(f)   # equal sizes batch together
-    batches = [group[i:i+batch_size] for group in by_size.values() for i in range(0, len(group), batch_size)]
-    written = []
-    for chunk in progress_bar(batches, leave=False):
-        imgs = {f: im for f in chunk if (im := read(f)) is not None}
-        if size: imgs = {f: _fit(im, size, 'resize') for f, im in imgs.items()}
-        if not imgs: continue
-        for f, o in zip(imgs, enhance_batch(g_h, np.stack(list(imgs.values())), tile)):
-            write_gray(out_dir/(f.stem + '.png'), o); written.append(out_dir/(f.stem + '.png'))
-    return written
+    stems = output_stems(files, out_dir)
+    if mm_per_px is not None and not (isinstance(mm_per_px, (int, float)) and 0 < mm_per_px < 100):
+        raise ConfigError(f"mm_per_px={mm_per_px!r}: must be a positive number of millimetres per pixel (e.g. 0.15)")
+    report, unknown = EnhanceReport(ignored=ignored), []
+    for f in files:                                   # every input checked before the model loads
+        own, err = check_input(f)
+        if err: report.skipped[f] = err
+        elif not (own or mm_per_px or (input_kind(f) != 'dicom' and dataset_mm_per_px(f.parent))): unknown.append(f)
+    if report.skipped and not skip_bad:
+        raise DataError(f"{len(report.skipped)} of {len(files)} input image(s) cannot be read:\n" + '\n'.join(report.skipped.values()) +
+                        "\nFix or remove them, or pass --skip_bad (skip_bad=True) to enhance the others.")
+    model = load_model(model, device or 'cpu', model_mm_per_px)
+    if prepare is not None: model = replace(model, g_h=prepare(model.g_h))
+    if 'assumed' in model.scale_from: report.notes.append(f"model scale {model.scale_from}")
+    if unknown and not assume_model_scale:
+        raise missing_scale(unknown, model.mm_per_px, "neither the files nor the arguments give their millimetres per pixel")
+    todo = [f for f in files if f not in report.skipped]
+    for f in progress_bar(todo, leave=False):
+        try: scan = read_scan(f, mm_per_px)
+        except (DataError, ImageError) as e:          # header fine, pixels not
+            if not skip_bad: raise
+            report.skipped[f] = str(e); continue
+        if scan.mm_per_px is None:
+            report.notes.append(f"{f.name}: scale unknown, assumed to be the model's {model.mm_per_px:.4g} mm per pixel (--assume_model_scale)")
+        elif 'dataset.json' in scan.scale_from:
+            report.notes.append(f"{f.name}: {scan.mm_per_px[0]:.4g} mm per pixel {scan.scale_from}")
+        mm = scan.mm_per_px or (model.mm_per_px,) * 2
+        out = enhance_scan(model, scan, tile, batch_size, assume_model_scale=True)
+        if model.data_stats:
+            why = distribution_warning(image_statistics(scan.frames[0], mm, scan.mask), model.data_stats)
+            if why: report.unusual[f] = why
+        stem = out_dir/stems[f]
+        if scan.dicom is not None:
+            report.written.append(write_derived_dicom(scan.dicom, out, stem.with_suffix('.dcm'),
+                                                      f"enhanced (usenhance-nb, {Path(model.name).name})", _derivation(model, scan, mm)))
+        report.written.append(write_picture(stem.with_suffix('.png'), out[0]))
+    return report
+
+# %% ../nbs/12_enhance.ipynb #a2600015
+HIST_BINS = 32   # grey-level histogram bins of `image_statistics` (8 grey levels each)
+
+def _scalar_mm(mm)->float|None:
+    if mm is None: return None
+    mm = np.atleast_1d(np.asarray(mm, np.float64))
+    return float(np.sqrt(mm.prod())) if mm.size == 2 else float(mm[0])
+
+def image_statistics(img:np.ndarray,            # (H, W) grey or (H, W, 3) RGB uint8
+                     mm_per_px,                 # millimetres per pixel: a number or (row, col); None if unknown
+                     mask:np.ndarray|None=None, # bool (H, W): the imaging region (None: found with `detect_regions`)
+                    )->dict:                    # hist (32 fractions), median, p5, p95, grain_mm, mm_per_px, n
+    "What an image looks like to the model: grey levels inside its imaging region (grey pixels only), speckle grain, scale."
+    img = np.asarray(img)
+    if mask is None:
+        mask = detect_regions(img)[1]
+        if not mask.any(): mask = np.ones(img.shape[:2], bool)
+    g = grey_frames(img)
+    m = np.asarray(mask, bool) & grey_mask(img)
+    px = g[m]
+    mm = _scalar_mm(mm_per_px)
+    if px.size == 0: return dict(hist=[0.0] * HIST_BINS, median=np.nan, p5=np.nan, p95=np.nan, grain_mm=np.nan, mm_per_px=mm, n=0)
+    hist = np.bincount(px.astype(np.int64) * HIST_BINS // 256, minlength=HIST_BINS) / px.size
+    p5, med, p95 = np.percentile(px, [5, 50, 95])
+    grain = speckle_grain(g, regions=(~m).astype(np.uint8), pixel_mm=mm)['grain_mm'] if mm else np.nan
+    return dict(hist=[float(v) for v in hist], median=float(med), p5=float(p5), p95=float(p95),
+                grain_mm=float(grain), mm_per_px=mm, n=int(px.size))
+
+def average_statistics(stats:list)->dict:
+    "The mean of several `image_statistics` (each field averaged over the images that have it): a checkpoint's 'data_stats'."
+    if not stats: raise ValueError("no statistics to average")
+    def mean(k): 
+        v = [s[k] for s in stats if s.get(k) is not None and np.isfinite(s[k])]
+        return float(np.mean(v)) if v else np.nan
+    out = {k: mean(k) for k in ('median', 'p5', 'p95', 'grain_mm', 'mm_per_px')}
+    return dict(hist=[float(v) for v in np.mean([s['hist'] for s in stats], 0)], **out, n=int(sum(s['n'] for s in stats)))
+
+def distribution_warning(stats:dict,      # `image_statistics` of the image to enhance
+                         reference:dict,  # the training images' (a checkpoint's 'data_stats')
+                         factor:float=1.5,# how far off a grain or a scale may be
+                         overlap:float=0.5, # the least shared fraction of the two grey-level histograms
+                        )->str|None:      # one sentence naming what is far off, or None
+    "Whether an image is far from what the model was trained on, and in what, in one sentence."
+    off = []
+    if np.isfinite(stats['median']) and not reference['p5'] <= stats['median'] <= reference['p95']:
+        off.append(f"median grey level {stats['median']:.0f}, outside the training images' 5-95 % range "
+                   f"{reference['p5']:.0f}-{reference['p95']:.0f}")
+    shared = float(np.minimum(stats['hist'], reference['hist']).sum())
+    if stats['n'] and shared < overlap:
+        off.append(f"grey-level histogram sharing only {shared:.0%} with the training images'")
+    g, rg = stats.get('grain_mm'), reference.get('grain_mm')
+    if g and rg and np.isfinite(g) and np.isfinite(rg) and max(g / rg, rg / g) > factor:
+        off.append(f"speckle grain {g:.2f} mm against {rg:.2f} mm in training")
+    mm, rmm = stats.get('mm_per_px'), reference.get('mm_per_px')
+    if mm and rmm and np.isfinite(rmm) and mm > factor * rmm:
+        off.append(f"pixels of {mm:.3g} mm, more than {factor}x coarser than the model's {rmm:.3g} mm "
+                   "(resampling cannot add the detail it expects)")
+    return '; '.join(off) or None
+
+# %% ../nbs/12_enhance.ipynb #a260001a
+def _rgb(img:np.ndarray)->np.ndarray: return img if img.ndim == 3 else np.repeat(img[..., None], 3, -1)
+
+def wipe_view(before:np.ndarray,    # (H, W) grey or (H, W, 3) RGB uint8: the input
+              after:np.ndarray,     # the enhanced image, same shape
+              split:float=0.5,      # where the wipe is, as a fraction of the shown width: before left of it, after right
+              zoom:float=1.0,       # magnification (1: the whole image)
+              centre:tuple=(0.5, 0.5), # (row, col) centre of the zoomed view, as fractions of the image
+              width:int=640,        # width of the drawn view, in pixels
+             )->np.ndarray:         # (h, width, 3) uint8: before | after, a yellow line at the wipe
+    "Before and after side by side in one picture, split at a movable column, zoomed around a point."
+    b, a = _rgb(np.asarray(before)), _rgb(np.asarray(after))
+    H, W = b.shape[:2]
+    h, w = max(2, int(round(H / zoom))), max(2, int(round(W / zoom)))
+    y0 = int(np.clip(round(centre[0] * H - h / 2), 0, H - h)); x0 = int(np.clip(round(centre[1] * W - w / 2), 0, W - w))
+    cut = int(round(np.clip(split, 0, 1) * w))
+    view = np.concatenate([b[y0:y0 + h, x0:x0 + cut], a[y0:y0 + h, x0 + cut:x0 + w]], 1)
+    out = np.asarray(Image.fromarray(view).resize((width, max(1, round(width * h / w))), Image.NEAREST)).copy()
+    if 0 < cut < w: out[:, min(width - 1, round(cut * width / w))] = (255, 220, 0)
+    return out
+
+def region_report(before:np.ndarray, after:np.ndarray, scan:Scan, regions:np.ndarray|None=None)->str:
+    "Per imaging region: mean grey before -> after (grey pixels inside); with a region map, CNR and gCNR before -> after."
+    gb, ga = grey_frames(before), grey_frames(after)
+    lines = []
+    for k, (y0, x0, y1, x1) in enumerate(scan.boxes):
+        m = np.zeros(scan.mask.shape, bool); m[y0:y1, x0:x1] = scan.mask[y0:y1, x0:x1]
+        m &= grey_mask(before)
+        if m.any(): lines.append(f"region {k + 1} ({x1 - x0}x{y1 - y0} px): mean grey {gb[m].mean():.1f} -> {ga[m].mean():.1f}")
+    if regions is not None and regions.shape == gb.shape:
+        rb, ra = region_metrics(gb, regions), region_metrics(ga, regions)
+        lines.append(f"structures vs tissue (region map): CNR {rb['cnr']:.2f} -> {ra['cnr']:.2f}, gCNR {rb['gcnr']:.2f} -> {ra['gcnr']:.2f}")
+    return '\n'.join(lines)
+
+class Explorer:
+    "Before/after viewer of one input (PNG or DICOM): a wipe slider, zoom, per-region metrics; `update()` draws it."
+    def __init__(self, model='bundled',          # anything `load_model` takes
+                 path=None,                     # the input (None: `sample_scan()`)
+                 mm_per_px:float|None=None,     # the input's scale where its file does not say
+                 width:int=640):                # width of the drawn view
+        import ipywidgets as W                  # here: only the explorer needs widgets
+        self.model, self.width, self.scan = load_model(model), width, None
+        self.file = W.Text(value=str(path or sample_scan()), description='file', layout=W.Layout(width='60%'))
+        self.mm = W.FloatText(value=mm_per_px or 0.0, description='mm/pixel', step=0.01,
+                              tooltip="the input's millimetres per pixel where its file does not say (0: the model's, assumed)")
+        self.load_button = W.Button(description='load and enhance')
+        self.wipe = W.FloatSlider(0.5, min=0, max=1, step=0.01, description='wipe', continuous_update=True)
+        self.zoom = W.FloatSlider(1.0, min=1, max=8, step=0.25, description='zoom')
+        self.cx = W.FloatSlider(0.5, min=0, max=1, step=0.01, description='centre x')
+        self.cy = W.FloatSlider(0.5, min=0, max=1, step=0.01, description='centre y')
+        self.image, self.text = W.Image(format='png'), W.HTML()
+        self.load_button.on_click(self.load)
+        for s in (self.wipe, self.zoom, self.cx, self.cy): s.observe(self.update, names='value')
+        self.widget = W.VBox([W.HBox([self.file, self.mm, self.load_button]), W.HBox([self.wipe, self.zoom]),
+                              W.HBox([self.cx, self.cy]), self.image, self.text])
+        self.load()
+
+    def load(self, *_):
+        "Read the file, enhance it, and draw it."
+        try:
+            self.scan = read_scan(self.file.value, self.mm.value or None)
+            self.before = self.scan.frames[0]
+            self.after = enhance_scan(self.model, self.scan, assume_model_scale=True)[0]
+        except (DataError, ImageError, ConfigError) as e:
+            self.text.value = f"<b>cannot show {self.file.value}</b>: {html.escape(str(e))}"; return None
+        p = Path(self.file.value)
+        reg = p.parent.parent/'regions'/p.name
+        regions = read_gray(reg) if reg.is_file() else None
+        scale = ('unknown: assumed to be the model\'s' if self.scan.mm_per_px is None else
+                 f"{self.scan.mm_per_px[0]:.4g} mm per pixel, {self.scan.scale_from}")
+        self.text.value = ('<pre>' + html.escape(f"{p.name}: {scale}\nmodel: {self.model.describe()}\n" +
+                                                 region_report(self.before, self.after, self.scan, regions)) + '</pre>')
+        return self.update()
+
+    def update(self, *_)->np.ndarray:
+        "Draw the view for the sliders' values; returns the drawn (h, w, 3) image."
+        if self.scan is None: return None
+        view = wipe_view(self.before, self.after, self.wipe.value, self.zoom.value, (self.cy.value, self.cx.value), self.width)
+        buf = io.BytesIO(); Image.fromarray(view).save(buf, format='PNG')
+        self.image.value = buf.getvalue()
+        return view
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
