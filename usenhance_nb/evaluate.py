@@ -16,36 +16,25 @@ from scipy.ndimage import gaussian_filter
 from skimage.restoration import denoise_nl_means
 
 from .core import default_device, show_images, to_tensor, to_uint8
-from .data import Pair, PairedDataset, first_per_organ, get_splits, registered_pairs
+from .data import IDEAL, Pair, PairedDataset, first_per_organ, get_splits, registered_pairs, mm_per_px
 from .files import read_gray
 from .metrics import image_metrics, read_regions, region_metrics, speckle_grain, fov_mask
 from .checkpoint import load_checkpoint, load_generator
 from .sweep import SCORES, PRIMARY, _pm, beats, compare, oriented, paired_stats, primary, seed_means, seed_table, sweep_claims, sweep_table
-try: from usenhance_nb.data import IDEAL, DATASET_INFO
-except ImportError: IDEAL, DATASET_INFO = 'high_quality_ideal', 'dataset.json'   # data sets written before the simulator had them
 
 # %% auto #0
 __all__ = ['REFERENCES', 'IDEAL_ENHANCER', 'BLURRED_TRUTH', 'BLUR_MM', 'ACQUIRED', 'TRUTH', 'FLOOR', 'CEILING', 'NOT_LEARNED',
-           'TEXTURE', 'EVIDENCE', 'PAPER_CLAIMS', 'SECONDARY', 'ORACLE_CHECKS', 'ORDER', 'mm_per_px', 'ideal_pairs',
-           'pixel_mm', 'score_outputs', 'evaluate_method', 'generator_fn', 'nlm_filter', 'tune_nlm',
-           'comparison_figure', 'blur_truth', 'oracle_rows', 'perceptual_backbone', 'summarize',
-           'perception_distortion_plot', 'load_methods', 'evaluate_runs', 'write_results', 'gap_closed', 'has_gap',
-           'load_evidence', 'claims', 'gap_table', 'evidence_tables', 'seed_figure']
+           'TEXTURE', 'EVIDENCE', 'PAPER_CLAIMS', 'SECONDARY', 'ORACLE_CHECKS', 'ORDER', 'ideal_pairs', 'pixel_mm',
+           'score_outputs', 'evaluate_method', 'generator_fn', 'nlm_filter', 'tune_nlm', 'comparison_figure',
+           'blur_truth', 'oracle_rows', 'perceptual_backbone', 'summarize', 'perception_distortion_plot',
+           'load_methods', 'evaluate_runs', 'write_results', 'gap_closed', 'has_gap', 'load_evidence', 'claims',
+           'gap_table', 'evidence_tables', 'seed_figure']
 
 # %% ../nbs/11_evaluate.ipynb #e9c850e9
 REFERENCES = {'registered': 'the registered high-quality image', 'high': 'the high-quality image as acquired'}
 _REFERENCE_NOTES = {
     'registered': "the high-end device's image of the tissue the low-quality probe saw, in the low-quality image's geometry (simulated data only)",
     'high': "the high-quality image of the pair, not registered with the low-quality input (the only reference real data has)"}
-
-def mm_per_px(root)->float|None:
-    "Millimetres per pixel of the written images of the data set at `root` (or a folder inside it, up to 3 levels down): `mm_per_px` of its dataset.json; None where there is none."
-    p = Path(root).resolve()
-    for d in (p, *list(p.parents)[:3]):
-        if (f := d/DATASET_INFO).is_file():
-            v = json.loads(f.read_text()).get('mm_per_px')
-            return float(v) if v else None
-    return None
 
 def ideal_pairs(pairs:list[Pair])->list[Pair]|None:
     "`pairs` with each high-quality image replaced by the ideal enhancer's (`<organ>/high_quality_ideal/<name>`), or None where any is missing."
@@ -65,7 +54,7 @@ def _regions(pairs:list[Pair], size:int|None)->list:
     return [None if r is None else r[np.ix_(np.arange(size) * r.shape[0] // size, np.arange(size) * r.shape[1] // size)] for r in rs]
 
 def pixel_mm(pairs:list[Pair], size:int|None)->float|None:
-    "Millimetres per pixel of `pairs`' images brought to `size` (from their data set's dataset.json), or None where it does not say."
+    "Millimetres per pixel of `pairs`' images brought to `size` (from their data set's dataset.json, `mm_per_px`), or None where it does not say."
     mm = mm_per_px(Path(pairs[0].low).parent) if pairs else None
     if mm is None or size is None: return mm
     return mm * read_gray(pairs[0].low).shape[1] / size
