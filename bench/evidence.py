@@ -115,7 +115,7 @@ def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, pres
         seeds=sorted(set(head.seed)), data_seeds=sorted(set(head.data_seed)), headline=dict(HEADLINE), sweep=dict(SWEEP),
         levels={l: MISREGISTRATION[l].shift_mm for l in MISREGISTRATION}, preset=preset,
         data=dict(n_per_organ=N_PER_ORGAN, pairs=5 * N_PER_ORGAN, size=SIZE, mm_per_px=38.4 / SIZE),
-        test_pairs=int(n_test.iloc[0]) if len(n_test) and n_test.nunique() == 1 else n_test.groupby(level=[0, 1]).first().to_dict(),
+        test_pairs=int(n_test.iloc[0]) if len(n_test) and n_test.nunique() == 1 else {f'data{d} seed{s}': int(v) for (d, s), v in n_test.groupby(level=[0, 1]).first().items()},
         runs_done=done, runs_planned=planned, complete=done >= planned,
         lncc_window=9, wall_clock_min=round((time.time() - t0) / 60, 1),
         train_min=round(sum(pd.read_csv(p)['seconds'].sum() for p in logs) / 60, 1),

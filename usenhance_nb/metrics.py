@@ -11,18 +11,18 @@ from torch import Tensor
 from scipy.ndimage import gaussian_filter
 from scipy.stats import wasserstein_distance
 from skimage.metrics import structural_similarity, peak_signal_noise_ratio
-from .simulate import read_regions, structure_masks   # the region maps' format lives with the simulator
+from .simulate import OUTSIDE, read_regions, structure_masks   # the region maps' format lives with the simulator
 _all_ = ['read_regions', 'structure_masks']
 
 # %% auto #0
-__all__ = ['OUTSIDE', 'BAND', 'SSIM_WIN', 'FLAT_VAR', 'LP_SIGMA_MM', 'MIN_PIXELS', 'SNR_WIN', 'GRAIN_MAX_LAG', 'MIN_TISSUE',
-           'DETREND_MM', 'DETREND_PX', 'fov_mask', 'psnr', 'ssim', 'lncc', 'texture_features', 'texture_distance',
-           'lowpass', 'lp_metrics', 'image_metrics', 'cnr', 'gcnr', 'speckle_snr', 'region_metrics', 'autocovariance',
+__all__ = ['BAND', 'SSIM_WIN', 'FLAT_VAR', 'LP_SIGMA_MM', 'MIN_PIXELS', 'SNR_WIN', 'GRAIN_MAX_LAG', 'MIN_TISSUE', 'DETREND_MM',
+           'DETREND_PX', 'fov_mask', 'psnr', 'ssim', 'lncc', 'texture_features', 'texture_distance', 'lowpass',
+           'lp_metrics', 'image_metrics', 'cnr', 'gcnr', 'speckle_snr', 'region_metrics', 'autocovariance',
            'speckle_grain', 'batch_psnr', 'batch_ssim', 'batch_lncc', 'batch_metrics', 'read_regions',
            'structure_masks']
 
 # %% ../nbs/07_metrics.ipynb #6bccaf93
-OUTSIDE, BAND = 254, 255  # region-map values: outside the field of view (black in every image), boundary band
+BAND = 255  # region-map value of the boundary band (`OUTSIDE`, 254, marks the pixels outside the field of view)
 
 def _check_gray(x)->np.ndarray:
     x = np.asarray(x)
