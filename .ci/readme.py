@@ -57,7 +57,7 @@ def course_tables() -> dict:
         return f"{t['seconds']:.0f}" if 'seconds' in t else 'not measured'
     rows = ['| step | notebook | what it teaches | code cells | lines of code | run time top to bottom, 2-core CPU (s) |',
             '|---|---|---|---|---|---|']
-    nbs = sorted((root/'nbs').glob('*.ipynb'))
+    nbs = sorted((root/'nbs').glob('*.ipynb'), key=lambda p: re.sub(r'\d+', lambda m: m.group().zfill(4), p.name))  # A9 before A10
     for p in nbs:
         if p.stem == 'index': continue
         m = course.measure(p)

@@ -49,9 +49,14 @@ def settings(nbs=None):
 
 
 def notebooks(nbs):
-    "The course notebooks in teaching order: index first, then by file name (as nbdev's sidebar orders them)."
-    nbs_ = sorted(p for p in nbs.glob('*.ipynb') if not p.name.startswith(('_', '.')))
-    return sorted(nbs_, key=lambda p: (p.stem != 'index', p.name))
+    "The course notebooks in teaching order: index first, then by file name, numbers compared as numbers (A9 before A10)."
+    nbs_ = [p for p in nbs.glob('*.ipynb') if not p.name.startswith(('_', '.'))]
+    return sorted(nbs_, key=lambda p: (p.stem != 'index', natural(p.name)))
+
+
+def natural(name: str) -> str:
+    "`name` with every number zero-padded, so that text order is number order."
+    return re.sub(r'\d+', lambda m: m.group().zfill(4), name)
 
 
 # ---------------------------------------------------------------- 1. execute

@@ -14,11 +14,11 @@ the Colab badges, and they are reported, not checked). A page passes when:
 - the API reference (show_doc) of its notebook is rendered, and its maths is typeset when it has any;
 - every link in its article to a page of the site resolves (HTTP 200, and the #anchor exists).
 
-The sidebar itself must list every page of the manifest, in teaching order (index, then 01_motivation ... 12_enhance, then the appendices A1_core ... A8_cli).
+The sidebar itself must list every page of the manifest, in teaching order (index, then 01_motivation ... 12_enhance, then the appendices A1_core ... A10, numbers in number order).
 Full-page screenshots of the home page and of one notebook page with figures go to --shots. Prints one line
 per page, then 'docs: N passed, M failed'; exits 1 on any failure.
 """
-import argparse, functools, json, os, shutil, sys, threading, time
+import argparse, functools, json, os, re, shutil, sys, threading, time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urldefrag, urlparse
@@ -179,7 +179,7 @@ def main(argv=None):
         if order and nav_pages != order:
             site_fails.append(f'sidebar order {nav_pages} is not the teaching order {order}')
         nbs = [p['notebook'] for p in manifest['pages']]
-        if nbs and nbs != sorted(nbs, key=lambda s: (not s.endswith('/index.ipynb'), s)):
+        if nbs and nbs != sorted(nbs, key=lambda s: (not s.endswith('/index.ipynb'), re.sub(r'\d+', lambda m: m.group().zfill(4), s))):
             site_fails.append(f'manifest pages are not in teaching order: {nbs}')
         print(f'sidebar: {len(nav_pages)} links: ' + ' | '.join(t for _, t in nav), flush=True)
 
