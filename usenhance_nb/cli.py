@@ -11,18 +11,18 @@ import torch
 from fastcore.script import call_parse, is_cli, Param, store_true
 
 from .core import Config, ConfigError, PRESETS, VARIANTS, default_device, get_config
-from .files import DataError, ImageError, NoSpaceError, list_images, read_gray, read_header
+from .files import DataError, ImageError, NoSpaceError
 from .data import REGISTERED
 from .checkpoint import CheckpointError, autocast, load_generator
 from .simulate import HANDHELD, HIGH_END, OTHER_DEVICES, as_misregistration, write_dataset
 from .trainer import Trainer, DivergenceError, GPUMemoryError, RunFolderError, RUN_FILES, FIGURES
 from .evaluate import REFERENCES, evaluate_runs, summarize
-from .enhance import check_tiling, enhance_paths
+from .enhance import EnhanceReport, check_tiling, enhance_paths, list_inputs
 
 # %% auto #0
-__all__ = ['PACKAGE_ERRORS', 'FILE_ERRORS', 'SPLITS', 'parse_overrides', 'is_user_error', 'debug_requested', 'command',
-           'usenhance_simulate', 'usenhance_train', 'parse_checkpoints', 'usenhance_eval', 'enhance_checked',
-           'usenhance_enhance', 'usenhance_demo']
+__all__ = ['PACKAGE_ERRORS', 'FILE_ERRORS', 'UNPAIRED_HELP', 'SPLITS', 'parse_overrides', 'is_user_error', 'debug_requested',
+           'command', 'usenhance_simulate', 'check_unpaired', 'usenhance_train', 'parse_checkpoints', 'usenhance_eval',
+           'enhance_checked', 'usenhance_enhance', 'usenhance_demo']
 
 # %% ../nbs/A8_cli.ipynb #f5d685c3
 def parse_overrides(text:str|None)->dict:
@@ -105,9 +105,21 @@ def usenhance_simulate(out:str,                        # folder to write (USEnha
           f"high-quality references in <organ>/{REGISTERED}/ for evaluation")
 
 # %% ../nbs/A8_cli.ipynb #4090b50f
+UNPAIRED_HELP = ("two folders of one device each (PNG or DICOM), not paired: training then has no term that compares an "
+                 "image with its partner; the perceptual loss compares each image with its own translation, "
+                 "Phi(L, G_H(L)) and Phi(H, G_L(H)), or is off with --set perceptual=none")
+
+def check_unpaired(data, low, high)->tuple[list, list]:
+    "The images of `--low` and `--high` (PNG or DICOM); a `ConfigError` when they are not given as a pair, or with DATA."
+    if data: raise ConfigError("give either DATA (paired images in the USEnhance layout) or --low and --high (two unpaired "
+                               "folders), not both")
+    if not (low and high): raise ConfigError(f"--low and --high go together: {UNPAIRED_HELP}")
+    return list_inputs(low)[0], list_inputs(high)[0]
+
 @command
-def usenhance_train(data:str,                          # data folder in the USEnhance layout (real or synthetic)
-                    out:str,                           # run folder (config, log, checkpoints, figures)
+def usenhance_train(data:Param("data folder in the USEnhance layout (real or synthetic), paired by file name; "
+                               "leave it out to train from --low and --high", str, opt=False, nargs='?')=None,
+                    out:Param("run folder (config, log, checkpoints, figures)", str, opt=False)=None,
                     preset:str='cpu',                  # hardware size: paper, colab, cpu or smoke
                     variant:str='ours',                # Table-2 configuration: ours, pl_translation, pl_cycle, cyclegan, pix2pix
                     epochs:int=None,                   # override the preset's number of epochs
@@ -115,14 +127,27 @@ def usenhance_train(data:str,                          # data folder in the USEn
                     resume:store_true=False,           # continue the run in OUT (from OUT/last.pt)
                     overwrite:store_true=False,        # start over in OUT, replacing the run it holds
                     device:str=None,                   # cuda, cpu, ... (default: best available)
+                    low:Param("instead of DATA: a folder of low-quality images; with --high, " + UNPAIRED_HELP, str)=None,
+                    high:Param("instead of DATA: a folder of high-quality images from the other device (see --low)", str)=None,
                     debug:store_true=False,            # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                    ):
     "Train one configuration; an interrupted run continues with --resume; on N GPUs: torchrun --nproc_per_node N $(which usenhance_train) ..."
+    if out is None: raise ConfigError("give the run folder OUT: usenhance_train DATA OUT, or usenhance_train OUT --low L --high H")
     _reuse_freed_memory()
     over = parse_overrides(set)
     if epochs is not None: over['epochs'] = epochs
     cfg = get_config(preset, variant, **over)
-    tr = Trainer(cfg, data, out, device=device, resume=resume, overwrite=overwrite)
+    if low or high:
+        lows, highs = check_unpaired(data, low, high)
+        if not hasattr(Trainer, 'unpaired'):
+            raise ConfigError(f"training from two unpaired folders ({len(lows)} low-quality and {len(highs)} high-quality "
+                              "files found) is not available in this version of usenhance_nb yet: its trainer reads "
+                              "pairs only. Arrange the images as pairs in the USEnhance layout "
+                              "(DATA/train_datasets/ORGAN/low_quality and high_quality, a pair sharing a file name) and "
+                              "pass DATA, or update usenhance_nb.")
+        tr = Trainer.unpaired(cfg, low, high, out, device=device, resume=resume, overwrite=overwrite)
+    elif data is None: raise ConfigError("give the data: usenhance_train DATA OUT (pairs), or usenhance_train OUT --low L --high H")
+    else: tr = Trainer(cfg, data, out, device=device, resume=resume, overwrite=overwrite)
     try: tr.fit()
     finally: tr.close()  # under torchrun: leave the process group, even after an error
     if not tr.main: return  # one report, from rank 0
@@ -171,70 +196,67 @@ def usenhance_eval(checkpoints:Param("checkpoints: paths, or name=path to choose
     print(f"\nper-image metrics: {Path(out)/'metrics.csv'}; tables: {Path(out)/'table.md'}; figure: {Path(out)/'comparison.png'}")
 
 # %% ../nbs/A8_cli.ipynb #9eadc9fa
-def enhance_checked(checkpoint,              # a run's last.pt or best.pt, or 'bundled' (the model shipped with the package)
-                    src,                     # an image file or a folder of images
-                    out_dir,                 # where the enhanced PNGs go (same names, .png); not the input folder
-                    device=None,             # default: `default_device()`
-                    batch_size:int=8,        # images per forward pass
-                    tile:int|None=None,      # tile side for large images (None: whole images)
-                    amp:bool|None=None,      # mixed precision; None: on for CUDA
-                    winograd:bool|None=None, # Winograd 3x3 convolutions (appendix A7_winograd); None: on for a CPU
-                    skip_bad:bool=False,     # skip unreadable images (returned in `skipped`) instead of stopping
-                    size:int|None=None,      # resize every image to size x size first, as training does (None: keep each one's size)
-                   )->tuple[list[Path], dict]: # (written paths, {skipped input: why})
-    "`enhance_paths` with a command's checks: arguments and every input's header before the model loads; unreadable files named or skipped."
-    src, out_dir = Path(src), Path(out_dir)
+def _scale_arg(name:str, v)->None:
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 100):
+        raise ConfigError(f"{name}={v!r}: must be a positive number of millimetres per pixel, e.g. 0.15")
+
+def enhance_checked(checkpoint,                  # a run's last.pt or best.pt, or 'bundled' (the model shipped with the package)
+                    src,                         # a DICOM or PNG file, or a folder of them
+                    out_dir,                     # where the outputs go; not the input folder
+                    device=None,                 # default: `default_device()`
+                    batch_size:int=8,            # frames per forward pass
+                    tile:int|None=None,          # tile side at the model's scale (None: whole regions)
+                    amp:bool|None=None,          # mixed precision; None: on for CUDA
+                    winograd:bool|None=None,     # Winograd 3x3 convolutions (appendix A7_winograd); None: on for a CPU
+                    skip_bad:bool=False,         # skip unreadable inputs (listed in the report) instead of stopping
+                    mm_per_px:float|None=None,   # millimetres per pixel of inputs whose file does not say
+                    assume_model_scale:bool=False, # inputs of unknown scale taken to be at the model's scale
+                    model_mm_per_px:float|None=None, # the model's scale, for a checkpoint that does not record it
+                   )->EnhanceReport:             # what was written, skipped, ignored, assumed, and found unusual
+    "`enhance_paths` as a command runs it: arguments checked first, the best device, mixed precision on a GPU, the fast CPU generator."
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size={batch_size!r}: must be a whole number >= 1")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 8):
-        raise ConfigError(f"size={size!r}: must be a whole number >= 8, or None to keep each image's size")
-    if not src.exists(): raise DataError(f"{src}: no such file or folder")
-    files = [src] if src.is_file() else list_images(src)
-    if out_dir.resolve() in {f.parent.resolve() for f in files}:
-        raise DataError(f"{out_dir} holds the input images; choose another output folder so no input is overwritten")
-    skipped = {}
-    for f in files:                       # find unreadable files before any work
-        _, err = read_header(f)
-        if err: skipped[f] = err
-    if skipped and not skip_bad:
-        raise DataError(f"{len(skipped)} of {len(files)} input image(s) cannot be read:\n" + '\n'.join(skipped.values()) +
-                        "\nFix or remove them, or pass --skip_bad (skip_bad=True) to enhance the others.")
+    _scale_arg('mm_per_px', mm_per_px); _scale_arg('model_mm_per_px', model_mm_per_px)
+    if not Path(src).exists(): raise DataError(f"{src}: no such file or folder")
     device = torch.device(device) if device is not None else default_device()
     amp = device.type == 'cuda' if amp is None else amp
-    g, _ = load_generator(checkpoint, device)
-    check_tiling(g, tile)
     if winograd is None: winograd = device.type == 'cpu'
-    if winograd:   # imported here: only this fast CPU path needs the appendix's module
-        from usenhance_nb.winograd import winograd_generator
-        g = winograd_generator(g)
-    def read(f:Path):
-        try: return read_gray(f)
-        except ImageError as e:           # a file whose header was fine but whose pixels cannot be decoded
-            if not skip_bad: raise
-            skipped[f] = str(e)
+    def prepare(g):
+        check_tiling(g, tile)
+        if not winograd: return g
+        from usenhance_nb.winograd import winograd_generator   # here: only this fast CPU path needs the appendix's module
+        return winograd_generator(g)
     with autocast(device, amp):
-        written = enhance_paths(g, [f for f in files if f not in skipped], out_dir, size, tile, batch_size, read=read)
-    return written, skipped
+        return enhance_paths(checkpoint, src, out_dir, mm_per_px, assume_model_scale, tile, batch_size, device, skip_bad,
+                             model_mm_per_px, prepare)
 
 # %% ../nbs/A8_cli.ipynb #f03d912a
 @command
-def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best.pt, or 'bundled': the small trained model shipped with the package (64x64 images, about 0.6 mm per pixel)
-                      src:str,                         # an image file or a folder of PNGs
-                      out:str,                         # output folder (never the input folder)
-                      tile:int=None,                   # enhance large images in tiles of this side
-                      batch_size:int=8,
+def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best.pt, or 'bundled': the small trained model shipped with the package
+                      src:str,                         # a DICOM or PNG file, or a folder of them (other files are listed, not enhanced)
+                      out:str,                         # output folder (never the input folder): a PNG per input, and a derived DICOM per DICOM input
+                      mm_per_px:float=None,            # millimetres per pixel of inputs whose file does not say (PNGs, DICOMs without spacing)
+                      assume_model_scale:store_true=False, # treat inputs of unknown scale as already at the model's scale (stated in the output)
+                      model_mm_per_px:float=None,      # the model's millimetres per pixel, for a checkpoint that does not record it
+                      tile:int=None,                   # enhance large regions in tiles of this side (pixels at the model's scale)
+                      batch_size:int=8,                # frames per forward pass
                       device:str=None,
                       direct:store_true=False,         # on a CPU, PyTorch's direct convolutions instead of Winograd
-                      skip_bad:store_true=False,       # skip images that cannot be read (listed on stderr) instead of stopping
-                      size:int=None,                   # resize every image to SIZE x SIZE first (the bundled model: 64)
+                      skip_bad:store_true=False,       # skip files that cannot be read (listed on stderr) instead of stopping
                       debug:store_true=False,          # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                      ):
-    "Enhance low-quality images of any size with a trained checkpoint, writing PNGs of the same names."
+    "Enhance ultrasound scans in millimetres: each imaging region at the model's scale; only its grey pixels change. DICOM and PNG in; PNG, and a derived DICOM, out."
     _reuse_freed_memory()
-    written, skipped = enhance_checked(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile,
-                                       winograd=False if direct else None, skip_bad=skip_bad, size=size)
-    for why in skipped.values(): print(f"skipped {why}", file=sys.stderr)
-    print(f"wrote {len(written)} enhanced images to {out}" + (f"; skipped {len(skipped)} that cannot be read" if skipped else ''))
+    rep = enhance_checked(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile, winograd=False if direct else None,
+                          skip_bad=skip_bad, mm_per_px=mm_per_px, assume_model_scale=assume_model_scale,
+                          model_mm_per_px=model_mm_per_px)
+    if rep.ignored: print(rep.ignored_line(), file=sys.stderr)
+    for why in rep.skipped.values(): print(f"skipped {why}", file=sys.stderr)
+    for note in rep.notes: print(f"note: {note}")
+    if rep.warning: print(f"warning: {rep.warning}", file=sys.stderr)
+    pngs, dcms = [p for p in rep.written if p.suffix == '.png'], [p for p in rep.written if p.suffix == '.dcm']
+    print(f"wrote {len(pngs)} enhanced images to {out}" + (f" (and {len(dcms)} derived DICOM files)" if dcms else '')
+          + (f"; skipped {len(rep.skipped)} that cannot be read" if rep.skipped else ''))
 
 # %% ../nbs/A8_cli.ipynb #43a9e877
 @command
@@ -242,7 +264,7 @@ def usenhance_demo(out:str='runs/demo',                # output folder
                    preset:str='cpu',                   # hardware size of the models
                    variants:Param("Table-2 configurations to train", str, nargs='+')=('ours', 'cyclegan', 'pix2pix'),
                    n_per_organ:int=40,                 # synthetic pairs per organ
-                   size:int=64,                        # side of the simulated images
+                   size:int=256,                       # side of the simulated images (256: 0.15 mm per pixel; the cpu preset trains on 64x64 patches cut from them)
                    epochs:int=None,                    # override the preset's epochs
                    device:str=None,
                    debug:store_true=False,             # on an error, show the traceback (or set USENHANCE_DEBUG=1)
