@@ -7,14 +7,12 @@ from __future__ import annotations
 import torch
 from torch import nn, Tensor
 from .backbone import load_metric, full_precision
-from .distances import contextual, shift_tolerant, structure_distance, texture_distance
+from .distances import KINDS, n_layers, shift_tolerant, variant_distance
 
 # %% auto #0
-__all__ = ['KINDS', 'PerceptualLoss']
+__all__ = ['PerceptualLoss']
 
 # %% ../nbs/05_perceptual.ipynb #d500c157
-KINDS = ('lpips', 'contextual', 'cobi', 'dists')   # what `PerceptualLoss(kind=...)` compares (appendix A10_distances)
-
 class PerceptualLoss(nn.Module):
     "LPIPS distance Phi(x, y) between images in [-1, 1], averaged over the batch; frozen, differentiable w.r.t. inputs."
     def __init__(self,
@@ -22,58 +20,31 @@ class PerceptualLoss(nn.Module):
                  offline:bool|None=None,      # never download (None: the environment decides, appendix A4_backbone)
                  weights_path:str|None=None,  # local backbone weights instead of a download
                  timeout:float=30.,           # seconds without data before a download attempt gives up
-                 kind:str='lpips',            # 'lpips' (the paper's), or a variant of appendix A10_distances: 'contextual', 'cobi', 'dists'
-                 layers:tuple|None=None,      # backbone layers used, from 0 (None: all; for 'contextual' and 'cobi': (1,))
-                 shift_px:int=0,              # > 0: compare with the target moved by up to this many pixels, at the best-aligned shift
+                 kind:str='lpips',            # 'lpips' (the paper's) or a variant: 'contextual', 'cobi', 'dists' (appendix A10_distances)
+                 layers:tuple|None=None,      # backbone layers compared, from 0 (None: all; 'contextual' and 'cobi': (1,))
+                 shift_px:int=0,              # > 0: against the target moved by up to this many pixels, at the best-aligned shift
                 ):
         super().__init__()
-        if kind not in KINDS: raise ValueError(f"kind={kind!r}: choose one of {list(KINDS)}")
-        if shift_px < 0: raise ValueError(f"shift_px={shift_px}: must be >= 0")
+        if kind not in KINDS or shift_px < 0: raise ValueError(f"kind={kind!r}, shift_px={shift_px}: choose one of {list(KINDS)}, shift_px >= 0")
         m = load_metric(net, offline, weights_path, timeout)
         self.net_name, self.metric, self.offline = net, m['metric'], m['offline']
         self.backbone = m['backbone']              # in words, for tables: 'ImageNet VGG16', 'bundled ultrasound CNN', ...
         self.weights_source = m['weights_source']  # 'torchvision', 'bundled', a file, or 'untrained'
         self.weights_meta = m['weights_meta']      # the ultrasound backbone's training record, when it runs on one
         self.pretrained = self.weights_source != 'untrained'
-        n = self._n_layers()
-        self.kind, self.shift_px = kind, int(shift_px)
-        self.layers = tuple(layers) if layers is not None else ((1,) if kind in ('contextual', 'cobi') else tuple(range(n)))
-        if not self.layers or not all(0 <= i < n for i in self.layers):
-            raise ValueError(f"layers={layers}: choose among the backbone's layers 0..{n - 1}")
+        n, self.kind, self.shift_px = n_layers(self.metric), kind, int(shift_px)
+        self.layers = tuple(layers) if layers is not None else (1,) if kind in ('contextual', 'cobi') else tuple(range(n))
+        if not self.layers or not all(0 <= i < n for i in self.layers): raise ValueError(f"layers={layers}: choose among 0..{n - 1}")
+        self.variant = (f"{kind}, layers {'-'.join(str(i + 1) for i in self.layers)}"    # in words, for tables
+                        + (f", shifts <= {shift_px} px" if shift_px else ''))
         for p in self.parameters(): p.requires_grad_(False)
         super().train(False)
-
-    @property
-    def variant(self)->str:
-        "What is compared, in words: 'lpips, all layers', 'contextual, layer 2, shifts <= 8 px', ..."
-        n = len(self.layers)
-        s = f"{self.kind}, " + ('all layers' if n == self._n_layers() else
-                                f"layer{'s' if n > 1 else ''} {', '.join(str(i + 1) for i in self.layers)}")
-        return s + (f", shifts <= {self.shift_px} px" if self.shift_px else '')
-
-    def _n_layers(self)->int: return getattr(self.metric, 'L', None) or len(self.metric.net.stages)  # lpips.LPIPS has L
 
     def extra_repr(self)->str: return f"backbone={self.backbone!r}, variant={self.variant!r}"
 
     def train(self, mode:bool=True):
         "Stays in eval mode whatever `mode` says: the distance is a fixed measure, LPIPS' dropout must stay off."
         return super().train(False)
-
-    def features(self, x:Tensor)->list:
-        "The backbone's feature maps of images `x` (already with the channels the backbone takes), one per layer."
-        if hasattr(self.metric, 'scaling_layer'): return list(self.metric.net(self.metric.scaling_layer(x)))  # lpips.LPIPS
-        return self.metric.net.features(x)
-
-    def _distance(self, x:Tensor, y:Tensor)->Tensor:
-        "(N,) the distance of each pair, for images with the backbone's channels."
-        if self.kind == 'lpips':
-            if len(self.layers) == self._n_layers(): return self.metric(x, y).flatten()
-            terms = torch.cat(self.metric(x, y, retPerLayer=True)[1], 1).flatten(1)[:, list(self.layers)]
-            return terms.mean(1) if hasattr(self.metric.net, 'stages') else terms.sum(1)   # as the backbone's own distance
-        fx, fy = self.features(x), self.features(y)
-        if self.kind == 'dists':
-            return structure_distance(x, y) + texture_distance([fx[i] for i in self.layers], [fy[i] for i in self.layers])
-        return torch.stack([contextual(fx[i], fy[i], spatial=0.1 if self.kind == 'cobi' else 0.) for i in self.layers]).mean(0)
 
     def per_image(self,
                   x:Tensor,  # images in [-1, 1], (N,1,H,W) grayscale or (N,3,H,W)
@@ -86,8 +57,9 @@ class PerceptualLoss(nn.Module):
         if x.shape[1] != channels:
             x, y = ((x.expand(-1, 3, -1, -1), y.expand(-1, 3, -1, -1)) if channels == 3
                     else (x.mean(1, keepdim=True), y.mean(1, keepdim=True)))
+        d = lambda a, b: variant_distance(self.metric, a, b, self.kind, self.layers)   # appendix A10_distances
         with full_precision(x.device.type):   # float32 even in a mixed-precision step (appendix A4_backbone)
-            return shift_tolerant(self._distance, x.float(), y.float(), self.shift_px)
+            return shift_tolerant(d, x.float(), y.float(), self.shift_px)
 
     def forward(self,
                 x:Tensor,  # images in [-1, 1], (N,1,H,W) grayscale or (N,3,H,W)

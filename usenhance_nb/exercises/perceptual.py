@@ -28,7 +28,7 @@ def _views(per_organ:int=4, size:int=64)->tuple:
     return ref, shifted, blurred, noisy
 
 def check_distance(dist)->bool:
-    "05_perceptual: does your distance `dist(x, y) -> (N,)` tolerate a 2-pixel shift (at most 1/3 of a strong blur) and punish noise?"
+    "05_perceptual: does your distance `dist(x, y) -> (N,)` tolerate a 2-pixel shift (at most 1/4 of a strong blur) and punish noise?"
     if not callable(dist): return verdict(False, "Pass your distance itself: a function dist(x, y) of two (N,1,H,W) batches.")
     ref, shifted, blurred, noisy = _views()
     if len(ref) == 0: return verdict(False, f"The sample images are missing from {SAMPLE_DIR}: run this from the course's checkout.")
@@ -45,8 +45,8 @@ def check_distance(dist)->bool:
     said = f"On {len(ref)} sample images a 2-px shift costs {shift:.2f} of a strong blur, noise {noise:.2f} of it."
     if same.abs().max() > 1e-6: return verdict(False, "Identical images must be at distance 0. " + said)
     if not has_grad: return verdict(False, "No gradient reaches the image: a generator could not learn from it. " + said)
-    if shift > 1/3:
-        return verdict(False, said + " A shift should cost at most a third of the blur: which layers see a shift like a "
+    if shift > 1/4:
+        return verdict(False, said + " A shift should cost at most a quarter of the blur: which layers see a shift like a "
                        "pixel loss does (the per-layer table)? Leave them out.")
     if noise < 1: return verdict(False, said + " Noise should cost at least as much as the blur: keep a layer that sees it.")
     return verdict(True, said + " Deep, coarse layers summarise patches, so a shift barely moves them while blur and noise "
