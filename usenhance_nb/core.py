@@ -103,6 +103,10 @@ class Config:
     adv_on:str='cycle'          # discriminators see 'cycle' reconstructions (paper eq. 3) or 'translation's
     perceptual:str='both'       # 'both' (ours), 'translation' (Phi(H,H')), 'cycle' (Phi(H,H-bar)), 'self' (Phi(L,H')+Phi(H,L'), unpaired data) or 'none'
     lpips_net:str='vgg'         # LPIPS backbone, VGG as in the paper
+    perceptual_kind:str='lpips' # what Phi compares on the backbone's features: 'lpips' (the paper), 'contextual', 'cobi'
+                                # or 'dists' (structure + texture); appendix A10_distances
+    perceptual_layers:tuple|None=None # backbone layers Phi uses, 0-based (None: all, as in LPIPS)
+    perceptual_shift_px:int=0   # Phi taken at the best alignment within this many pixels (0: as the images are)
     lambda_adv:float=1.0        # weight of the adversarial losses
     lambda_cycle:float=12.0     # weight of the cycle-consistency losses
     lambda_id:float=1.0         # weight of the identity losses
@@ -136,7 +140,7 @@ class Config:
         d = json.loads(Path(path).read_text())
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
         if unknown: raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
-        for k in ('organs', 'betas'):
+        for k in ('organs', 'betas', 'perceptual_layers'):
             if d.get(k) is not None: d[k] = tuple(d[k])
         return cls(**d)
 
@@ -179,6 +183,7 @@ CHOICES = dict(model=('cyclegan', 'pix2pix', 'supervised'),  # text fields that 
                adv_on=('cycle', 'translation'),
                perceptual=('both', 'translation', 'cycle', 'self', 'none'),
                target=('acquired', 'registered'),
+               perceptual_kind=('lpips', 'contextual', 'cobi', 'dists'),   # `distances.KINDS` (A10 checks they agree)
                amp_dtype=('float16', 'bfloat16'))
 
 _KINDS = {'int': (int,), 'float': (int, float), 'bool': (bool,), 'str': (str,), 'tuple': (tuple,), 'None': (type(None),)}
@@ -202,6 +207,8 @@ _RULES = {  # field: (test, what the value must be); run only on values of the r
     'organs': (lambda v: v is None or (len(v) > 0 and all(isinstance(o, str) and o for o in v)), 'organ names or None'),
     **{k: (lambda v: 0 <= v < math.inf, '>= 0') for k in ('lambda_adv', 'lambda_cycle', 'lambda_id', 'lambda_per', 'lambda_l1')},
     'smooth_at': (_finite, 'a finite number'),
+    'perceptual_shift_px': (lambda v: v >= 0, '>= 0'),
+    'perceptual_layers': (lambda v: v is None or (len(v) > 0 and all(isinstance(i, int) and i >= 0 for i in v)), 'None or layer numbers >= 0'),
 }
 
 def check_config(cfg:Config)->Config:
@@ -235,7 +242,7 @@ def get_config(preset:str='paper',   # one of `PRESETS`
     names = {f.name for f in dataclasses.fields(Config)}
     unknown = set(overrides) - names
     if unknown: raise ConfigError(f"unknown config fields {sorted(unknown)}; valid fields: {sorted(names)}")
-    for k in ('organs', 'betas'):   # a list (from JSON) or one organ name are fine too
+    for k in ('organs', 'betas', 'perceptual_layers'):   # a list (from JSON) or one organ name are fine too
         v = overrides.get(k)
         if isinstance(v, list): overrides[k] = tuple(v)
         if k == 'organs' and isinstance(v, str): overrides[k] = (v,)

@@ -130,10 +130,11 @@ def registered_pairs(pairs, # list of `Pair` (from `find_pairs`)
     return out
 
 # %% ../nbs/02_data.ipynb #4c1efafb
-def mm_per_px(root,                 # a data set folder, or a folder inside it (up to 3 levels down)
+def mm_per_px(root,                 # a data set folder, a folder inside it (up to 3 levels down), or (low, high) folders
               size:int|None=None,   # side the images are resized to (None: as written)
              )->float|None:         # millimetres per pixel; None where the data set does not say
     "Millimetres per pixel of the images of the data set at `root`, from its `dataset.json`."
+    if isinstance(root, (tuple, list)): root = root[0]   # two unpaired folders: the low-quality one says
     p = Path(root).resolve()
     for d in (p, *list(p.parents)[:3]):
         if (f := d/DATASET_INFO).is_file():

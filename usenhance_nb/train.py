@@ -20,7 +20,8 @@ from .losses import (adv_inputs, adversarial_loss, cycle_loss, identity_loss, pe
 from .metrics import batch_metrics
 
 # %% auto #0
-__all__ = ['build_models', 'train_step', 'validate', 'plot_history', 'sample_grid', 'plot_training', 'fit_plain']
+__all__ = ['build_models', 'train_step', 'validate', 'plot_history', 'sample_grid', 'plot_training', 'perceptual_for',
+           'fit_plain']
 
 # %% ../nbs/08_train.ipynb #09c8a1e0
 def build_models(cfg:Config)->nn.ModuleDict:
@@ -116,9 +117,13 @@ def plot_training(history:list[dict], title:str='Training'):
     return fig
 
 # %% ../nbs/08_train.ipynb #22c8a1e0
+def perceptual_for(cfg:Config)->PerceptualLoss:
+    "The perceptual distance Phi a `Config` asks for: its backbone, and what it compares (appendix A10_distances)."
+    return PerceptualLoss(cfg.lpips_net, kind=cfg.perceptual_kind, layers=cfg.perceptual_layers, shift_px=cfg.perceptual_shift_px)
+
 def fit_plain(cfg:Config,    # a 'cyclegan' config (`get_config(preset, variant)`)
               data_root,     # a folder in the USEnhance layout (real or simulated)
-              phi=None,      # perceptual distance; default: PerceptualLoss(cfg.lpips_net)
+              phi=None,      # perceptual distance; default: `perceptual_for(cfg)`
               device='cpu',
              )->tuple[nn.ModuleDict, list[dict]]:  # the trained networks, and one row of mean losses and metrics per epoch
     "Train `cfg` for `cfg.epochs` epochs with `train_step`: Adam per side (TTUR), StepLR, validation after each epoch."
@@ -129,7 +134,7 @@ def fit_plain(cfg:Config,    # a 'cyclegan' config (`get_config(preset, variant)
     train_dl = make_loader(splits['train'], cfg, shuffle=True, device=device)
     valid_dl = make_loader(splits['valid'] or splits['train'], cfg, shuffle=False, device=device)
     nets = build_models(cfg).to(device)
-    phi = (phi or PerceptualLoss(cfg.lpips_net)).to(device) if cfg.perceptual != 'none' and cfg.lambda_per else None
+    phi = (phi or perceptual_for(cfg)).to(device) if cfg.perceptual != 'none' and cfg.lambda_per else None
     opt_g = torch.optim.Adam([*nets.g_h.parameters(), *nets.g_l.parameters()], lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam([*nets.d_h.parameters(), *nets.d_l.parameters()], lr=cfg.lr_d, betas=cfg.betas)
     scheds = [torch.optim.lr_scheduler.StepLR(o, cfg.step_size, cfg.gamma) for o in (opt_g, opt_d)]

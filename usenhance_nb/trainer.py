@@ -6,6 +6,7 @@
 from __future__ import annotations
 import csv, dataclasses, io, math, os, random, time, warnings
 from contextlib import ExitStack, contextmanager, nullcontext
+from dataclasses import replace
 from types import SimpleNamespace
 from pathlib import Path
 import numpy as np
@@ -19,18 +20,20 @@ from fastprogress.fastprogress import master_bar, progress_bar
 
 from .core import Config, ConfigError, check_config, default_device
 from .files import atomic_write
-from .data import REGISTERED, get_splits, make_loader, registered_pairs
+from .data import REGISTERED, PairedDataset, get_splits, make_loader, mm_per_px, registered_pairs, spread
+from .enhance import average_statistics, image_statistics   # the statistics enhancement compares its inputs with
 from .files import check_pairs
 from .checkpoint import autocast, load_checkpoint, remove_partial, save_checkpoint
 from .perceptual import PerceptualLoss
 from .losses import (lsgan_loss, adv_inputs, adversarial_loss, cycle_loss, identity_loss, discriminator_loss,
                                  generator_loss, perceptual_term, real_target)
-from .train import build_models, validate, plot_history, plot_training, sample_grid
+from .train import build_models, perceptual_for, validate, plot_history, plot_training, sample_grid
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'FIGURES', 'generator_terms', 'discriminator_terms', 'ImagePool', 'power_iteration', 'term_weights',
            'probe', 'rng_state', 'set_rng_state', 'DivergenceError', 'GPUMemoryError', 'RunFolderError',
-           'check_run_folder', 'micro_batches', 'dist_env', 'init_distributed', 'Trainer', 'write_log']
+           'check_run_folder', 'micro_batches', 'dist_env', 'init_distributed', 'training_statistics', 'Trainer',
+           'write_log']
 
 # %% ../nbs/A6_trainer.ipynb #08a6d3f0
 def generator_terms(nets, phi, cfg:Config, low, high)->tuple[dict, dict]:
@@ -205,6 +208,12 @@ def init_distributed(device:torch.device)->bool:
 # %% ../nbs/A6_trainer.ipynb #28a6d3f0
 _REPORTED = set()  # data folders whose check was reported: once per process, though a notebook builds many Trainers
 
+def training_statistics(pairs, cfg:Config, n:int=40)->dict:
+    "`average_statistics` of up to `n` training low-quality images (from every organ), as the networks see them."
+    chosen = spread(pairs, n)
+    ds = PairedDataset(chosen, cfg.image_size, cache=False)
+    return average_statistics([image_statistics(ds.load(i)[0], cfg.mm_per_px) for i in range(len(chosen))])
+
 class Trainer:
     "Train a `Config` (any model) on a data folder with 08_train's step, plus validation, checkpoints and exact resume; on several processes under `torchrun`."
     def __init__(self, cfg:Config,            # what to train (see `get_config`)
@@ -213,7 +222,7 @@ class Trainer:
                  device=None,                 # default: `default_device()` (under torchrun: this process's GPU)
                  resume:bool=False,           # continue from out_dir/last.pt if it exists
                  overwrite:bool=False,        # start over in a run folder that holds a run, replacing it
-                 phi:nn.Module|None=None,     # perceptual loss; default: PerceptualLoss(cfg.lpips_net)
+                 phi:nn.Module|None=None,     # perceptual loss; default: `perceptual_for(cfg)`
                 ):
         self.cfg, self.out, self.resume, self.overwrite = check_config(cfg), Path(out_dir), resume, overwrite
         self.rank, self.world_size, local_rank = dist_env()
@@ -245,6 +254,10 @@ class Trainer:
             raise ConfigError(f"perceptual={cfg.perceptual!r}: model='supervised' has only G_H(L) to compare with H; use "
                               "perceptual='translation' (Phi(H, G_H(L))) or 'none'")
         self.splits = get_splits(data_root, cfg)
+        if cfg.mm_per_px is None:   # the scale the networks learn at, from the data set (None for data that does not say)
+            self.cfg = cfg = replace(cfg, mm_per_px=mm_per_px(data_root, cfg.image_size))
+        # what the training images look like, in every checkpoint: enhancement warns about inputs far from it
+        self.data_stats = training_statistics(self.splits['train'] or self.splits['valid'], cfg)
         found = [p for part in self.splits.values() for p in part]
         n_checked = check_pairs(found)
         if cfg.target == 'registered':   # train and validate against the registered truth
@@ -258,6 +271,7 @@ class Trainer:
             _REPORTED.add((str(data_root), n_checked))
             print(f"checked {n_checked} image files of {len(found)} pairs in {data_root}: all readable, pair sizes match")
         self.valid_pairs = self.splits['valid'] or self.splits['train']
+        if not all(p.paired for p in found): self.valid_pairs = self._unpaired(cfg)
         if not self.splits['valid'] and self.main:
             warnings.warn(f"no validation pairs ({len(found)} pairs, val_frac={cfg.val_frac}): validating on the "
                           f"{len(self.splits['train'])} training pairs, so the validation metrics measure how well they "
@@ -270,7 +284,7 @@ class Trainer:
         self.valid_dl = make_loader(self.valid_pairs, cfg, shuffle=False, device=self.device)
         self.nets = build_models(cfg).to(self.device)
         needs_phi = cfg.model in ('cyclegan', 'supervised') and cfg.perceptual != 'none' and cfg.lambda_per
-        self.phi = (phi or PerceptualLoss(cfg.lpips_net)).to(self.device) if needs_phi else None
+        self.phi = (phi or perceptual_for(cfg)).to(self.device) if needs_phi else None
         # what the perceptual loss really ran on (ImageNet VGG, a fallback...), recorded in every checkpoint
         self.backbone = getattr(self.phi, 'backbone', type(self.phi).__name__) if self.phi is not None else 'none'
         # NHWC only when asked: instance norm and reflection padding copy NHWC tensors to NCHW and back, which cost
@@ -297,6 +311,16 @@ class Trainer:
         self.epoch, self.history = 0, []
         if resume and (self.out/'last.pt').exists(): self.load(self.out/'last.pt')
         self._barrier()  # nobody starts while rank 0 may still be tidying the run folder
+
+    def _unpaired(self, cfg:Config)->list:
+        "Refuse losses that compare an image with its (random) partner; validate G_H(L) against its own input L."
+        if cfg.model != 'cyclegan' or cfg.perceptual in ('both', 'translation'):
+            raise ConfigError(f"unpaired data (two folders of unrelated images): model={cfg.model!r} with perceptual="
+                              f"{cfg.perceptual!r} compares images with partners that are random here; use model='cyclegan' "
+                              "with perceptual='self' (each image against its own translation), 'cycle' or 'none'")
+        if self.main: print("unpaired data: no reference to validate against, so the validation scores compare G_H(L) "
+                            "with its own input L (how much of the anatomy it keeps), not with a high-quality image")
+        return [replace(p, high=p.low, paired=True) for p in self.splits['valid'] or self.splits['train']]
 
     def _shard(self, dl:DataLoader, local_batch:int)->DataLoader:
         "The training loader of this process: its share of the seeded training split, `local_batch` pairs at a time."
@@ -325,7 +349,7 @@ class Trainer:
                  opt_d=self.opt_d.state_dict() if self.opt_d else None, sched_d=self.sched_d.state_dict() if self.sched_d else None,
                  scaler=self.scaler.state_dict(), pools={k: p.images for k, p in self.pools.items()},
                  epoch=self.epoch, history=self.history, config=dataclasses.asdict(self.cfg),
-                 perceptual=self.backbone, rng=rng_state(self.data_gens), world_size=self.world_size)
+                 perceptual=self.backbone, rng=rng_state(self.data_gens), world_size=self.world_size, data_stats=self.data_stats)
         if self.distributed:  # every process draws its own random numbers and keeps its own pool
             every = [None] * self.world_size if self.main else None
             buf = io.BytesIO(); torch.save(dict(rng=s['rng'], pools=s['pools']), buf)  # as bytes: gather_object
@@ -508,7 +532,7 @@ class Trainer:
             save_checkpoint(state, self.out/'last.pt')
             if row['ssim'] >= max(r['ssim'] for r in self.history):
                 save_checkpoint(dict(g_h=self.nets.g_h.state_dict(), config=dataclasses.asdict(self.cfg), epoch=self.epoch,
-                                     perceptual=self.backbone), self.out/'best.pt')
+                                     perceptual=self.backbone, data_stats=self.data_stats), self.out/'best.pt')
             write_log(self.history, self.out/'log.csv')
         self._barrier()
 
