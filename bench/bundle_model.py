@@ -24,8 +24,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('run', help='a finished run folder (holds last.pt)')
     ap.add_argument('--out', default=str(BUNDLED_MODEL))
+    ap.add_argument('--data', default=None, help="the run's data folder (default: the run folder's sibling data/)")
     a = ap.parse_args()
     run = Path(a.run)
+    a.data = Path(a.data) if a.data else run.parent/'data'
     s = load_checkpoint(run/'last.pt')
     cfg = s['config']
     scores = run.parent/'scores'/f'{run.name}.csv'
@@ -46,6 +48,12 @@ def main():
     g_h = {k[len('g_h.'):]: v for k, v in s['nets'].items() if k.startswith('g_h.')}
     out = dict(g_h=g_h, config=cfg, epoch=s['epoch'], perceptual=s.get('perceptual'), meta=meta)
     if 'data_stats' in s: out['data_stats'] = s['data_stats']
+    else:   # a run started before the trainer recorded them: the same statistics of its training images, computed now
+        from usenhance_nb.core import Config
+        from usenhance_nb.data import get_splits
+        from usenhance_nb.trainer import training_statistics
+        c = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()})
+        out['data_stats'] = training_statistics(get_splits(a.data, c)['train'], c)
     save_checkpoint(out, a.out)
     print(json.dumps(meta, indent=1))
     print(f"wrote {a.out} ({Path(a.out).stat().st_size / 1e6:.1f} MB)")
