@@ -105,12 +105,13 @@ def usenhance_simulate(out:str,                        # folder to write (USEnha
           f"high-quality references in <organ>/{REGISTERED}/ for evaluation")
 
 # %% ../nbs/A8_cli.ipynb #4090b50f
-UNPAIRED_HELP = ("two folders of one device each (PNG or DICOM), not paired: training then has no term that compares an "
-                 "image with its partner; the perceptual loss compares each image with its own translation, "
-                 "Phi(L, G_H(L)) and Phi(H, G_L(H)), or is off with --set perceptual=none")
+UNPAIRED_HELP = ("two folders of PNG images, one device each, not paired (DICOM files: save their frames as 8-bit PNGs "
+                 "first): training then has no term that compares an image with its partner; the perceptual loss compares "
+                 "each image with its own translation, Phi(L, G_H(L)) and Phi(H, G_L(H)) (perceptual=self, the default "
+                 "here), or is off with --set perceptual=none")
 
 def check_unpaired(data, low, high)->tuple[list, list]:
-    "The images of `--low` and `--high` (PNG or DICOM); a `ConfigError` when they are not given as a pair, or with DATA."
+    "The files of `--low` and `--high`; a `ConfigError` when they are not given as a pair, or with DATA."
     if data: raise ConfigError("give either DATA (paired images in the USEnhance layout) or --low and --high (two unpaired "
                                "folders), not both")
     if not (low and high): raise ConfigError(f"--low and --high go together: {UNPAIRED_HELP}")
@@ -138,14 +139,12 @@ def usenhance_train(data:Param("data folder in the USEnhance layout (real or syn
     if epochs is not None: over['epochs'] = epochs
     cfg = get_config(preset, variant, **over)
     if low or high:
-        lows, highs = check_unpaired(data, low, high)
-        if not hasattr(Trainer, 'unpaired'):
-            raise ConfigError(f"training from two unpaired folders ({len(lows)} low-quality and {len(highs)} high-quality "
-                              "files found) is not available in this version of usenhance_nb yet: its trainer reads "
-                              "pairs only. Arrange the images as pairs in the USEnhance layout "
-                              "(DATA/train_datasets/ORGAN/low_quality and high_quality, a pair sharing a file name) and "
-                              "pass DATA, or update usenhance_nb.")
-        tr = Trainer.unpaired(cfg, low, high, out, device=device, resume=resume, overwrite=overwrite)
+        check_unpaired(data, low, high)
+        if 'perceptual' not in over and cfg.perceptual in ('both', 'translation'):   # those compare with a partner
+            cfg = get_config(preset, variant, **over, perceptual='self')
+            print(f"unpaired folders: perceptual='self' (each image against its own translation) instead of {variant}'s "
+                  "pairwise terms")
+        tr = Trainer(cfg, (low, high), out, device=device, resume=resume, overwrite=overwrite)
     elif data is None: raise ConfigError("give the data: usenhance_train DATA OUT (pairs), or usenhance_train OUT --low L --high H")
     else: tr = Trainer(cfg, data, out, device=device, resume=resume, overwrite=overwrite)
     try: tr.fit()
