@@ -250,6 +250,7 @@ def gap_closed(means:pd.DataFrame, method:str, score:str, floor:str=FLOOR, ceili
 
 def has_gap(means:pd.DataFrame, score:str)->bool:
     "Does the ceiling beat the floor (the input) on `score`, by the rule?"
+    if not {CEILING, FLOOR} <= set(means.index.get_level_values(0)): return False   # partial evidence: not trained yet
     return beats(means.xs(CEILING, level=0)[score], means.xs(FLOOR, level=0)[score], SCORES[score][1])
 
 # %% ../nbs/11_evaluate.ipynb #f78696eb
@@ -313,6 +314,8 @@ def evidence_tables(path=None)->dict[str, str]:
             f"({p['train_min']:.0f} min of training on {p['cpus']} CPU cores, commit {p['git_commit'][:7]}). "
             f"Primary measures: {SCORES[PRIMARY['fidelity']][0]} (fidelity), {SCORES[PRIMARY['resolution']][0]} (resolution); "
             f"'{IDEAL_ENHANCER}' and '{BLURRED_TRUTH}' are oracle rows, not methods.")
+    if p.get('complete') is False:   # an evidence run still under way writes what it has after every run
+        note = f"**Partial: {p['runs_done']} of the {p['runs_planned']} planned runs are done; cells without a spread hold one run.** " + note
     out = {key: f"Against {REFERENCES[ref]}. {note}\n\n" + seed_table(seed_means(ev['main'], reference=ref)).to_markdown()
            for key, ref in (('registered', 'registered'), ('acquired', 'high'))}
     gt = gap_table(reg)
