@@ -6,7 +6,8 @@
     python3 .ci/course.py --table            # the per-notebook table only (markdown), no verdict
 
 A main-path notebook is `nbs/NN_name.ipynb` (two digits). Each must have
-- at most 30 code cells and 300 lines of code (tests included, blank lines not counted);
+- at most 30 code cells and 300 lines of code (tests included, blank lines not counted), or for a notebook listed in
+  `OVER_BUDGET` no more than it had when it went over (it may shrink, never grow);
 - a figure (PNG or JPEG output) among its first 12 code cells, in the committed outputs;
 - at least one exercise with a self-check (`check_...`), each check run by a worked solution in a `#| hide` cell
   collapsed in Jupyter (cell metadata `jupyter.source_hidden`);
@@ -31,6 +32,10 @@ FORBIDDEN = {  # code token: why it belongs in an appendix
     'GPUMemoryError': 'out-of-memory handling', 'is_offline': 'offline switches', 'USENHANCE_OFFLINE': 'offline switches',
     'autocast': 'mixed precision'}
 MAIN = re.compile(r'^\d\d_\w+\.ipynb$')
+# Notebooks over the budget, each held at its size when it went over (cells, lines, excepts): they may shrink, never
+# grow, until their engineering moves to an appendix (issue #27). A notebook not listed here gets the plain budget.
+OVER_BUDGET = {'02_data': (34, 387, 1), '07_metrics': (33, 459, 1), '10_misregistration': (22, 303, 1),
+               '11_evaluate': (28, 413, 1), '12_enhance': (35, 883, 6)}
 BAD_OUTPUT = re.compile(r'Traceback \(most recent call last\)|URLError|/tmp/|/root/|/home/|/work/|/Users/|ipykernel_\d+')
 
 
@@ -84,10 +89,11 @@ def measure(path: Path) -> dict:
                 shown_solutions=sum(1 for c in hidden if not c.get('metadata', {}).get('jupyter', {}).get('source_hidden')))
 
 
-def problems(m: dict, last: bool) -> list:
+def problems(m: dict, last: bool, name: str = '') -> list:
     out = []
-    if m['cells'] > MAX_CELLS: out.append(f"{m['cells']} code cells (at most {MAX_CELLS})")
-    if m['lines'] > MAX_LINES: out.append(f"{m['lines']} lines of code (at most {MAX_LINES})")
+    cells, lines, excepts = OVER_BUDGET.get(name, (MAX_CELLS, MAX_LINES, 1))
+    if m['cells'] > max(cells, MAX_CELLS): out.append(f"{m['cells']} code cells (at most {max(cells, MAX_CELLS)})")
+    if m['lines'] > max(lines, MAX_LINES): out.append(f"{m['lines']} lines of code (at most {max(lines, MAX_LINES)})")
     if not m['first_image'] or m['first_image'] > IMAGE_BY:
         out.append(f"first figure in code cell {m['first_image']} (needs one among the first {IMAGE_BY})")
     for k, what in (('recap', '## Recap'), ('exercises', '## Exercises')):
@@ -96,7 +102,7 @@ def problems(m: dict, last: bool) -> list:
     if not m['checks']: out.append('no exercise with a self-check (`check_...`)')
     if m['unsolved']: out.append(f"no collapsed `#| hide` worked solution runs {', '.join(m['unsolved'])}")
     if m['shown_solutions']: out.append(f"{m['shown_solutions']} worked solution(s) not collapsed in Jupyter (metadata jupyter.source_hidden)")
-    if m['excepts'] > 1: out.append(f"{m['excepts']} `except` (at most 1)")
+    if m['excepts'] > max(excepts, 1): out.append(f"{m['excepts']} `except` (at most {max(excepts, 1)})")
     for t in m['forbidden']: out.append(f'`{t}` in its code: {FORBIDDEN[t]} belongs in an appendix')
     if not m['kernelspec']: out.append('no Python 3 kernelspec')
     for b in m['bad_outputs']: out.append(f'a committed output shows {b!r}')
@@ -120,7 +126,7 @@ def main(argv):
     if only_table: return 0
     bad = 0
     for p, m in zip(todo, ms):
-        for why in problems(m, last=p == main_path[-1]):
+        for why in problems(m, last=p == main_path[-1], name=p.stem):
             print(f'{p.name}: {why}'); bad += 1
     if not paths:
         for p in every:
