@@ -27,8 +27,8 @@ __all__ = ['OLD_BUNDLED_MM', 'DICOM_SUFFIXES', 'HIST_BINS', 'size_multiple', 'mi
            'check_tiling', 'blend_window', 'run_tiled', 'seam_ratio', 'enhance_batch', 'enhance_image', 'sample_scan',
            'EnhanceModel', 'checkpoint_scale', 'load_model', 'resample', 'model_grid', 'enhance_region', 'overlay_mask',
            'enhance_frames', 'input_kind', 'read_picture', 'Scan', 'read_scan', 'missing_scale', 'list_inputs',
-           'output_stems', 'check_input', 'write_picture', 'EnhanceReport', 'enhance_scan', 'enhance_paths',
-           'image_statistics', 'average_statistics', 'distribution_warning', 'wipe_view', 'region_report', 'Explorer']
+           'output_stems', 'check_input', 'write_picture', 'EnhanceReport', 'enhance_scan', 'image_statistics',
+           'average_statistics', 'distribution_warning', 'enhance_paths', 'wipe_view', 'region_report', 'Explorer']
 
 # %% ../nbs/12_enhance.ipynb #fc83af77
 def size_multiple(g_h:nn.Module)->int:
@@ -403,63 +403,6 @@ def _derivation(model:EnhanceModel, scan:Scan, mm:tuple)->str:
             f"{mm[0]:.4g} x {mm[1]:.4g} mm per pixel ({scan.scale_from}). Pixels outside the region(s) and colour "
             "pixels unchanged.")
 
-# %% ../nbs/12_enhance.ipynb #a260000e
-def enhance_paths(model,                       # 'bundled', a run's last.pt or best.pt, a G_H (with model_mm_per_px), or an `EnhanceModel`
-                  src,                         # a file (DICOM, PNG or another picture), a folder, or a list of files
-                  out_dir,                     # where the outputs go; not a folder that holds an input
-                  mm_per_px:float|None=None,   # millimetres per pixel of inputs whose file does not say (PNGs)
-                  assume_model_scale:bool=False, # inputs of unknown scale are taken to be at the model's scale (stated)
-                  tile:int|None=None,          # tile side at the model's scale (None: whole regions)
-                  batch_size:int=8,            # frames per forward pass
-                  device=None,                 # where to load a checkpoint (None: the CPU)
-                  skip_bad:bool=False,         # skip unreadable inputs (listed in the report) instead of stopping
-                  model_mm_per_px:float|None=None, # the model's scale when its checkpoint does not record it
-                  prepare=None,                # applied to the loaded generator (e.g. a faster copy of it)
-                 )->EnhanceReport:
-    "Enhance PNG and DICOM inputs in millimetres: a PNG per input, and a derived DICOM beside it for a DICOM input."
-    out_dir = Path(out_dir)
-    if isinstance(src, (list, tuple)): files, ignored = [Path(f) for f in src], []
-    else: files, ignored = list_inputs(src)
-    if out_dir.resolve() in {f.parent.resolve() for f in files}:
-        raise DataError(f"{out_dir} holds the input images; choose another output folder so no input is overwritten")
-    stems = output_stems(files, out_dir)
-    if mm_per_px is not None and not (isinstance(mm_per_px, (int, float)) and 0 < mm_per_px < 100):
-        raise ConfigError(f"mm_per_px={mm_per_px!r}: must be a positive number of millimetres per pixel (e.g. 0.15)")
-    report, unknown = EnhanceReport(ignored=ignored), []
-    for f in files:                                   # every input checked before the model loads
-        own, err = check_input(f)
-        if err: report.skipped[f] = err
-        elif not (own or mm_per_px or (input_kind(f) != 'dicom' and dataset_mm_per_px(f.parent))): unknown.append(f)
-    if report.skipped and not skip_bad:
-        raise DataError(f"{len(report.skipped)} of {len(files)} input image(s) cannot be read:\n" + '\n'.join(report.skipped.values()) +
-                        "\nFix or remove them, or pass --skip_bad (skip_bad=True) to enhance the others.")
-    model = load_model(model, device or 'cpu', model_mm_per_px)
-    if prepare is not None: model = replace(model, g_h=prepare(model.g_h))
-    if 'assumed' in model.scale_from: report.notes.append(f"model scale {model.scale_from}")
-    if unknown and not assume_model_scale:
-        raise missing_scale(unknown, model.mm_per_px, "neither the files nor the arguments give their millimetres per pixel")
-    todo = [f for f in files if f not in report.skipped]
-    for f in progress_bar(todo, leave=False):
-        try: scan = read_scan(f, mm_per_px)
-        except (DataError, ImageError) as e:          # header fine, pixels not
-            if not skip_bad: raise
-            report.skipped[f] = str(e); continue
-        if scan.mm_per_px is None:
-            report.notes.append(f"{f.name}: scale unknown, assumed to be the model's {model.mm_per_px:.4g} mm per pixel (--assume_model_scale)")
-        elif 'dataset.json' in scan.scale_from:
-            report.notes.append(f"{f.name}: {scan.mm_per_px[0]:.4g} mm per pixel {scan.scale_from}")
-        mm = scan.mm_per_px or (model.mm_per_px,) * 2
-        out = enhance_scan(model, scan, tile, batch_size, assume_model_scale=True)
-        if model.data_stats:
-            why = distribution_warning(image_statistics(scan.frames[0], mm, scan.mask), model.data_stats)
-            if why: report.unusual[f] = why
-        stem = out_dir/stems[f]
-        if scan.dicom is not None:
-            report.written.append(write_derived_dicom(scan.dicom, out, stem.with_suffix('.dcm'),
-                                                      f"enhanced (usenhance-nb, {Path(model.name).name})", _derivation(model, scan, mm)))
-        report.written.append(write_picture(stem.with_suffix('.png'), out[0]))
-    return report
-
 # %% ../nbs/12_enhance.ipynb #a2600015
 HIST_BINS = 32   # grey-level histogram bins of `image_statistics` (8 grey levels each)
 
@@ -518,6 +461,63 @@ def distribution_warning(stats:dict,      # `image_statistics` of the image to e
         off.append(f"pixels of {mm:.3g} mm, more than {factor}x coarser than the model's {rmm:.3g} mm "
                    "(resampling cannot add the detail it expects)")
     return '; '.join(off) or None
+
+# %% ../nbs/12_enhance.ipynb #a260000e
+def enhance_paths(model,                       # 'bundled', a run's last.pt or best.pt, a G_H (with model_mm_per_px), or an `EnhanceModel`
+                  src,                         # a file (DICOM, PNG or another picture), a folder, or a list of files
+                  out_dir,                     # where the outputs go; not a folder that holds an input
+                  mm_per_px:float|None=None,   # millimetres per pixel of inputs whose file does not say (PNGs)
+                  assume_model_scale:bool=False, # inputs of unknown scale are taken to be at the model's scale (stated)
+                  tile:int|None=None,          # tile side at the model's scale (None: whole regions)
+                  batch_size:int=8,            # frames per forward pass
+                  device=None,                 # where to load a checkpoint (None: the CPU)
+                  skip_bad:bool=False,         # skip unreadable inputs (listed in the report) instead of stopping
+                  model_mm_per_px:float|None=None, # the model's scale when its checkpoint does not record it
+                  prepare=None,                # applied to the loaded generator (e.g. a faster copy of it)
+                 )->EnhanceReport:
+    "Enhance PNG and DICOM inputs in millimetres: a PNG per input, and a derived DICOM beside it for a DICOM input."
+    out_dir = Path(out_dir)
+    if isinstance(src, (list, tuple)): files, ignored = [Path(f) for f in src], []
+    else: files, ignored = list_inputs(src)
+    if out_dir.resolve() in {f.parent.resolve() for f in files}:
+        raise DataError(f"{out_dir} holds the input images; choose another output folder so no input is overwritten")
+    stems = output_stems(files, out_dir)
+    if mm_per_px is not None and not (isinstance(mm_per_px, (int, float)) and 0 < mm_per_px < 100):
+        raise ConfigError(f"mm_per_px={mm_per_px!r}: must be a positive number of millimetres per pixel (e.g. 0.15)")
+    report, unknown = EnhanceReport(ignored=ignored), []
+    for f in files:                                   # every input checked before the model loads
+        own, err = check_input(f)
+        if err: report.skipped[f] = err
+        elif not (own or mm_per_px or (input_kind(f) != 'dicom' and dataset_mm_per_px(f.parent))): unknown.append(f)
+    if report.skipped and not skip_bad:
+        raise DataError(f"{len(report.skipped)} of {len(files)} input image(s) cannot be read:\n" + '\n'.join(report.skipped.values()) +
+                        "\nFix or remove them, or pass --skip_bad (skip_bad=True) to enhance the others.")
+    model = load_model(model, device or 'cpu', model_mm_per_px)
+    if prepare is not None: model = replace(model, g_h=prepare(model.g_h))
+    if 'assumed' in model.scale_from: report.notes.append(f"model scale {model.scale_from}")
+    if unknown and not assume_model_scale:
+        raise missing_scale(unknown, model.mm_per_px, "neither the files nor the arguments give their millimetres per pixel")
+    todo = [f for f in files if f not in report.skipped]
+    for f in progress_bar(todo, leave=False):
+        try: scan = read_scan(f, mm_per_px)
+        except (DataError, ImageError) as e:          # header fine, pixels not
+            if not skip_bad: raise
+            report.skipped[f] = str(e); continue
+        if scan.mm_per_px is None:
+            report.notes.append(f"{f.name}: scale unknown, assumed to be the model's {model.mm_per_px:.4g} mm per pixel (--assume_model_scale)")
+        elif 'dataset.json' in scan.scale_from:
+            report.notes.append(f"{f.name}: {scan.mm_per_px[0]:.4g} mm per pixel {scan.scale_from}")
+        mm = scan.mm_per_px or (model.mm_per_px,) * 2
+        out = enhance_scan(model, scan, tile, batch_size, assume_model_scale=True)
+        if model.data_stats:
+            why = distribution_warning(image_statistics(scan.frames[0], mm, scan.mask), model.data_stats)
+            if why: report.unusual[f] = why
+        stem = out_dir/stems[f]
+        if scan.dicom is not None:
+            report.written.append(write_derived_dicom(scan.dicom, out, stem.with_suffix('.dcm'),
+                                                      f"enhanced (usenhance-nb, {Path(model.name).name})", _derivation(model, scan, mm)))
+        report.written.append(write_picture(stem.with_suffix('.png'), out[0]))
+    return report
 
 # %% ../nbs/12_enhance.ipynb #a260001a
 def _rgb(img:np.ndarray)->np.ndarray: return img if img.ndim == 3 else np.repeat(img[..., None], 3, -1)

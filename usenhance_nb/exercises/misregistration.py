@@ -66,5 +66,5 @@ def check_perceptual_levels(answer, df='results/sweep.csv', score:str='ssim')->b
     said = f"ours beats the CycleGAN on {score} at {right} mm" if right else f"ours beats the CycleGAN on {score} at no level"
     if ok: return verdict(True, f"By the rule, {said}. Everywhere else the seeds do not distinguish them: a claim of the paper these "
                           "runs do not support, which is not the same as a claim shown false.")
-    return verdict(False, "Not what the rule says. At each level compare the per-seed means: A beats B only if its mean is better by more "
-                   "than twice the larger seed spread (`beats`).")
+    return verdict(False, "Not what the rule says. At each level compare the runs pair by pair: A beats B only if the paired "
+                   "differences give p < 0.05 in a paired t-test and a 95 % bootstrap interval that excludes zero (`beats`).")
