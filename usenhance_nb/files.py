@@ -11,15 +11,18 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['ZENODO_RECORD', 'ImageError', 'DataError', 'read_gray', 'NoSpaceError', 'no_space_error', 'atomic_write',
+__all__ = ['ZENODO_RECORD', 'UserError', 'ImageError', 'DataError', 'read_gray', 'NoSpaceError', 'no_space_error', 'atomic_write',
            'write_gray', 'visible', 'png_files', 'list_images', 'read_pair', 'read_header', 'check_pairs',
            'download_usenhance']
 
 # %% ../nbs/A2_files.ipynb #078ed88b
-class ImageError(ValueError):
+class UserError(Exception):
+    "A mistake the user can fix (a file, a folder, a setting): the command line prints its message without a traceback."
+
+class ImageError(UserError, ValueError):
     "An image file that cannot be used; the message names the file and what to do."
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     "A data folder or file that cannot be used; the message names it and says what to do."
 
 # %% ../nbs/A2_files.ipynb #a5e30022
