@@ -19,9 +19,11 @@ __all__ = ['lipschitz_bound', 'check_without_sn', 'check_receptive_field']
 
 # %% ../../nbs/appendix/exercises_discriminator.ipynb #0f634c10
 def _images(quality:str, size:int=64)->torch.Tensor:
+    "The central size x size crop of every sample image of `quality`, in [-1, 1]: (n,1,size,size)."
     files = [f for o in ORGANS for f in sorted((SAMPLE_DIR/'train_datasets'/o/quality).glob('*.png'))]
-    return torch.cat([torch.from_numpy(np.asarray(Image.open(f).convert('L').resize((size, size), Image.Resampling.BICUBIC))
-                                       / 127.5 - 1).float()[None, None] for f in files]) if files else torch.zeros(0)
+    def crop(a): r, c = (a.shape[0] - size) // 2, (a.shape[1] - size) // 2; return a[r:r + size, c:c + size]
+    return torch.cat([torch.from_numpy(crop(np.asarray(Image.open(f).convert('L'))) / 127.5 - 1).float()[None, None]
+                      for f in files]) if files else torch.zeros(0)
 
 def lipschitz_bound(d:nn.Module)->tuple:
     "Product of the largest singular values of every conv weight of `d` (reshaped to c_out x c_in k k), and the list of them."
@@ -62,9 +64,14 @@ def check_without_sn(make_d,         # your function: make_d(ndf) -> the PatchGA
     said = (f"Lipschitz bound (product of the layers' largest singular values) over {steps} steps: with spectral norm "
             f"{o0:.3g} -> {o1:.3g} (layers {np.round(so, 2).tolist()}); without, {b0:.3g} -> {b1:.3g} (layers {np.round(s, 2).tolist()}).")
     if max(abs(v - 1) for v in s) < 0.05: return verdict(False, said + " Every layer of yours still has norm 1: is it normalised some other way?")
-    return verdict(True, said + f" Without spectral norm nothing holds the bound: it changed {b1 / b0:.3g}-fold in {steps} "
-                   "steps at the paper's discriminator learning rate, and how sharp D becomes is left to the optimiser. With it, every layer stays at 1 however fast D learns: that is what lets the paper "
-                   "give the discriminators a ten times larger learning rate (TTUR) without them overpowering the generators.")
+    start = (f"At initialisation spectral norm {'raised' if o0 > b0 else 'lowered'} the bound ({b0:.3g} without, {o0:.3g} with): "
+             "it is a ceiling of about 1 per layer, not a smoothing, and a freshly initialised D whose layers stretch less "
+             "than 1 is made sharper by it, not smoother. ")
+    return verdict(True, said + " " + start + f"Without spectral norm nothing caps the bound: it changed {b1 / b0:.3g}-fold "
+                   f"in {steps} steps at the paper's discriminator learning rate, and how sharp D becomes is left to the "
+                   "optimiser. With it, every layer stays at about 1 however fast and long D learns: that ceiling is what "
+                   "lets the paper give the discriminators a ten times larger learning rate (TTUR) without them "
+                   "overpowering the generators.")
 
 # %% ../../nbs/appendix/exercises_discriminator.ipynb #0f32f942
 def check_receptive_field(answer,                     # your receptive field, in pixels
