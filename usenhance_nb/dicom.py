@@ -11,17 +11,20 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import convex_hull_image
 import pydicom
+import torch
+import torch.nn.functional as F
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_color_lut, get_decoder, pixel_array
 from pydicom.uid import (ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian,
                          PYDICOM_IMPLEMENTATION_UID, UltrasoundImageStorage, generate_uid)
-from .files import DataError, atomic_write
+from .files import DataError, atomic_write, write_gray
 
 # %% auto #0
-__all__ = ['UNITS', 'UltrasoundRegion', 'ultrasound_regions', 'pixel_spacing', 'to_uint8_grey', 'to_uint8_rgb', 'decoder_package',
-           'DicomImage', 'read_dicom', 'grey_mask', 'detect_regions', 'imaging_regions', 'write_derived_dicom',
-           'grey_frames', 'merge_enhanced', 'grey_level_stats']
+__all__ = ['UNITS', 'DICOM_SUFFIXES', 'MAX_COLOUR', 'UltrasoundRegion', 'ultrasound_regions', 'pixel_spacing', 'to_uint8_grey',
+           'to_uint8_rgb', 'decoder_package', 'DicomImage', 'read_dicom', 'grey_mask', 'detect_regions',
+           'imaging_regions', 'write_derived_dicom', 'grey_frames', 'merge_enhanced', 'grey_level_stats', 'input_kind',
+           'resample', 'round_u8', 'training_images']
 
 # %% ../nbs/A9_dicom.ipynb #9e75aeff
 UNITS = {0: 'none', 1: 'percent', 2: 'dB', 3: 'cm', 4: 'seconds', 5: 'hertz', 6: 'dB/seconds', 7: 'cm/sec',
@@ -376,3 +379,72 @@ def grey_level_stats(frame:np.ndarray,     # one frame, (H, W) grey or (H, W, 3)
     return dict(mean=float(g[inside].mean()), median=float(med), p10=float(p10), p90=float(p90),
                 fluid=float(np.percentile(local[full], 5)) if full.any() else float('nan'),
                 outside=float(np.bincount(out).argmax()) if out.size else float('nan'), n=int(inside.sum()))
+
+# %% ../nbs/A9_dicom.ipynb #fcae6cb5
+DICOM_SUFFIXES = ('.dcm', '.dicom')
+
+def input_kind(path)->str|None:
+    "'dicom' (a .dcm/.dicom name, or the DICM marker of a file without one), 'png' (a .png name), else None."
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in DICOM_SUFFIXES: return 'dicom'
+    if suffix == '.png': return 'png'
+    if suffix == '' and path.is_file():  # scanners often write DICOM files without a suffix (IM000001)
+        with open(path, 'rb') as f: head = f.read(132)
+        if head[128:132] == b'DICM': return 'dicom'
+    return None
+
+def resample(imgs:np.ndarray,   # (N, H, W) images, uint8 or float
+             size:tuple,        # (h, w): the new size
+            )->np.ndarray:      # (N, h, w) float32
+    "Bilinear resampling of a stack of images, antialiased along any side that shrinks."
+    x = torch.as_tensor(np.asarray(imgs, np.float32))[:, None]
+    if tuple(x.shape[-2:]) == tuple(size): return x[:, 0].numpy()
+    shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
+    return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False, antialias=shrink)[:, 0].numpy()
+
+def round_u8(x:np.ndarray)->np.ndarray:
+    "Round to the nearest grey level and clip to 0-255, as uint8."
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+# %% ../nbs/A9_dicom.ipynb #c5b20789
+MAX_COLOUR = 0.01   # frames whose region has more colour pixels than this share are not training images
+
+def _scale(img:DicomImage, region:UltrasoundRegion, file_mm_per_px:float|None)->tuple:
+    mm = region.mm_per_px or img.mm_per_px or ((file_mm_per_px,) * 2 if file_mm_per_px else None)
+    if not mm:
+        raise DataError(f"{img.path}: no pixel spacing in the file (no Sequence of Ultrasound Regions with a length "
+                        "scale, no Pixel Spacing). Give the scale of such files: --mm_per_px MM (file_mm_per_px=MM), "
+                        "e.g. the depth shown on the screen in mm divided by the image region's height in pixels.")
+    return tuple(mm)
+
+def training_images(src,                            # a DICOM file, or a folder of them (other files are ignored)
+                    dst,                            # folder for the PNG training images (created)
+                    mm_per_px:float,                # the training scale: every region is resampled to it
+                    file_mm_per_px:float|None=None, # the scale of files that carry none
+                    every:int=1,                    # keep every how-many-th frame of a cine loop
+                   )->tuple[list, int]:             # (the PNG files, new or already there; frames left out for colour)
+    "Write the imaging regions of DICOM files as grey PNGs at one scale: the training images of one device."
+    src, dst = Path(src), Path(dst)
+    files = [src] if src.is_file() else sorted(p for p in src.iterdir() if p.is_file() and input_kind(p) == 'dicom') if src.is_dir() else None
+    if files is None: raise DataError(f"{src}: no such file or folder")
+    if not files: raise DataError(f"{src}: holds no DICOM files (.dcm, .dicom, or files with the DICM marker)")
+    out, left_out = [], 0
+    for path in files:
+        img = read_dicom(path)
+        regions, mask = imaging_regions(img)
+        grey = grey_frames(img.frames)
+        tissue = mask & grey_mask(img.frames) & (grey < 255)       # not colour, not burned-in white graphics
+        for r, region in enumerate(regions):
+            (y0, x0, y1, x1), mm = region.box, _scale(img, region, file_mm_per_px)
+            size = (max(1, round((y1 - y0) * mm[0] / mm_per_px)), max(1, round((x1 - x0) * mm[1] / mm_per_px)))
+            inside = mask[y0:y1, x0:x1]
+            for k in range(0, len(grey), every):
+                keep = tissue[k, y0:y1, x0:x1]
+                if (inside & ~keep & (grey[k, y0:y1, x0:x1] < 255)).sum() > MAX_COLOUR * inside.sum(): left_out += 1; continue
+                name = dst/f"{path.stem}_r{r}_f{k:03d}.png"
+                if not name.exists():
+                    dst.mkdir(parents=True, exist_ok=True)
+                    write_gray(name, round_u8(resample(np.where(keep, grey[k, y0:y1, x0:x1], 0)[None], size))[0])
+                out.append(name)
+    return out, left_out

@@ -19,16 +19,16 @@ from .files import DataError, ImageError, atomic_write, read_gray, read_header, 
 from .data import SAMPLE_DIR, mm_per_px as dataset_mm_per_px
 from .checkpoint import BUNDLED_MODEL, load_checkpoint, load_generator  # not the trainer: inference imports only what it uses
 from .metrics import region_metrics, speckle_grain
-from .dicom import (DicomImage, detect_regions, grey_frames, grey_mask, imaging_regions, merge_enhanced,
-                                read_dicom, write_derived_dicom)
+from .dicom import (DicomImage, detect_regions, grey_frames, grey_mask, imaging_regions, input_kind, merge_enhanced,
+                                read_dicom, resample, round_u8, write_derived_dicom)
 
 # %% auto #0
-__all__ = ['OLD_BUNDLED_MM', 'DICOM_SUFFIXES', 'HIST_BINS', 'size_multiple', 'min_side', 'pad_to_multiple', 'tile_starts',
-           'check_tiling', 'blend_window', 'run_tiled', 'seam_ratio', 'enhance_batch', 'enhance_image', 'sample_scan',
-           'EnhanceModel', 'checkpoint_scale', 'load_model', 'resample', 'model_grid', 'enhance_region', 'overlay_mask',
-           'enhance_frames', 'input_kind', 'read_picture', 'Scan', 'read_scan', 'missing_scale', 'list_inputs',
-           'output_stems', 'check_input', 'write_picture', 'EnhanceReport', 'enhance_scan', 'image_statistics',
-           'average_statistics', 'distribution_warning', 'enhance_paths', 'wipe_view', 'region_report', 'Explorer']
+__all__ = ['OLD_BUNDLED_MM', 'HIST_BINS', 'size_multiple', 'min_side', 'pad_to_multiple', 'tile_starts', 'check_tiling',
+           'blend_window', 'run_tiled', 'seam_ratio', 'enhance_batch', 'enhance_image', 'sample_scan', 'EnhanceModel',
+           'checkpoint_scale', 'load_model', 'model_grid', 'enhance_region', 'overlay_mask', 'enhance_frames',
+           'read_picture', 'Scan', 'read_scan', 'missing_scale', 'list_inputs', 'output_stems', 'check_input',
+           'write_picture', 'EnhanceReport', 'enhance_scan', 'image_statistics', 'average_statistics',
+           'distribution_warning', 'enhance_paths', 'wipe_view', 'region_report', 'Explorer']
 
 # %% ../nbs/12_enhance.ipynb #fc83af77
 def size_multiple(g_h:nn.Module)->int:
@@ -199,17 +199,6 @@ def load_model(model,                         # 'bundled', a run's last.pt or be
     return EnhanceModel(g, cfg, mm, how, name, _sha256(path), s.get('data_stats'))
 
 # %% ../nbs/12_enhance.ipynb #a2600005
-def resample(imgs:np.ndarray,   # (N, H, W) images, uint8 or float
-             size:tuple,        # (h, w): the new size
-            )->np.ndarray:      # (N, h, w) float32
-    "Bilinear resampling of a stack of images, antialiased along any side that shrinks."
-    x = torch.as_tensor(np.asarray(imgs, np.float32))[:, None]
-    if tuple(x.shape[-2:]) == tuple(size): return x[:, 0].numpy()
-    shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
-    return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False, antialias=shrink)[:, 0].numpy()
-
-def _u8(x:np.ndarray)->np.ndarray: return np.clip(np.round(x), 0, 255).astype(np.uint8)
-
 def model_grid(shape:tuple,        # (h, w) of a region, in the input's pixels
                mm_per_px:tuple,    # (row, col) millimetres per pixel of the input
                model_mm:float,     # millimetres per pixel of the model
@@ -228,9 +217,9 @@ def enhance_region(model:EnhanceModel,   # the model and its scale (`load_model`
     "Resample a region to the model's scale, enhance it, and resample it back to the input's grid."
     n, h, w = grey.shape
     small = model_grid((h, w), mm_per_px, model.mm_per_px)
-    x = grey if small == (h, w) else _u8(resample(grey, small))
+    x = grey if small == (h, w) else round_u8(resample(grey, small))
     y = np.concatenate([enhance_batch(model.g_h, x[i:i + batch_size], tile) for i in range(0, n, batch_size)])
-    return y if small == (h, w) else _u8(resample(y, (h, w)))
+    return y if small == (h, w) else round_u8(resample(y, (h, w)))
 
 def overlay_mask(frames:np.ndarray)->np.ndarray:
     "Burned-in white graphics (calipers, boxes, text): grey pixels at exactly 255, which enhancement leaves as they are."
@@ -255,19 +244,6 @@ def enhance_frames(model:EnhanceModel,   # the model and its scale (`load_model`
     return merge_enhanced(frames, out, mask & ~overlay_mask(frames))
 
 # %% ../nbs/12_enhance.ipynb #a260000a
-DICOM_SUFFIXES = ('.dcm', '.dicom')
-
-def input_kind(path)->str|None:
-    "'dicom' (a .dcm/.dicom name, or the DICM marker of a file without one), 'png' (a .png name), else None."
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in DICOM_SUFFIXES: return 'dicom'
-    if suffix == '.png': return 'png'
-    if suffix == '' and path.is_file():  # scanners often write DICOM files without a suffix (IM000001)
-        with open(path, 'rb') as f: head = f.read(132)
-        if head[128:132] == b'DICM': return 'dicom'
-    return None
-
 def read_picture(path)->np.ndarray:
     "An image file (PNG, or any format Pillow reads) as (H, W) grey or (H, W, 3) RGB uint8: grey stays grey, colour stays colour."
     path = Path(path)
