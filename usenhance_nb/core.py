@@ -12,11 +12,12 @@ import torch
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['TEACHING_LOSS', 'PRESETS', 'VARIANTS', 'CHOICES', 'to_tensor', 'to_uint8', 'show_images', 'show_histograms',
-           'default_device', 'Config', 'ConfigError', 'check_config', 'get_config', 'config_table']
+__all__ = ['TEACHING_LOSS', 'PRESETS', 'VARIANTS', 'SIDE_RULE', 'TUPLE_FIELDS', 'CHOICES', 'to_tensor', 'to_uint8', 'show_images',
+           'show_histograms', 'default_device', 'Config', 'ConfigError', 'side_ok', 'check_side', 'as_tuples',
+           'check_config', 'get_config', 'parse_device', 'config_table']
 
 # %% ../nbs/A1_core.ipynb #ff402fd5
-from .files import read_gray
+from .files import UserError, read_gray
 
 # %% ../nbs/A1_core.ipynb #5a54c722
 def to_tensor(img:np.ndarray)->torch.Tensor:
@@ -139,10 +140,9 @@ class Config:
         "Read a config written by `save`; unknown keys are an error, not silently dropped."
         d = json.loads(Path(path).read_text())
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown: raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
-        for k in ('organs', 'betas', 'perceptual_layers'):
-            if d.get(k) is not None: d[k] = tuple(d[k])
-        return cls(**d)
+        if unknown: raise ConfigError(f"{path}: unknown config keys {sorted(unknown)}; it was written by another version "
+                                      "of this package: remove them, or use that version")
+        return cls(**as_tuples(d))
 
 # %% ../nbs/A1_core.ipynb #47213797
 # The losses of the teaching presets: the discriminators judge the translations G_H(L), G_L(H), and the perceptual
@@ -176,8 +176,32 @@ VARIANTS = {
 }
 
 # %% ../nbs/A1_core.ipynb #3c4b14b6
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     "A configuration value that cannot be used; the message names the field and what it accepts."
+
+SIDE_RULE = 'a multiple of 4 and at least 8 (the generator halves it twice)'   # the one rule for an image side
+
+def side_ok(v)->bool:
+    "Whether `v` is an image side the networks take (`SIDE_RULE`)."
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 8 and v % 4 == 0
+
+def check_side(v,                    # the side to check
+               name:str='size',      # what the caller calls it, for the message
+               error=ConfigError,    # the error to raise (a `UserError`: `DataError` where a data set is written)
+              )->int:                # `v`
+    "`v` if it is an image side the networks take, else `error` naming `name` and the rule."
+    if not side_ok(v): raise error(f"{name}={v!r}: must be {SIDE_RULE}")
+    return v
+
+TUPLE_FIELDS = tuple(f.name for f in dataclasses.fields(Config) if 'tuple' in str(f.type))   # organs, betas, ...
+
+def as_tuples(d:dict)->dict:
+    "`d` (Config fields -> values) with lists (JSON has no tuples) made tuples, and one organ name made a tuple of one."
+    d = dict(d)
+    for k in TUPLE_FIELDS:
+        if isinstance(d.get(k), list): d[k] = tuple(d[k])
+    if isinstance(d.get('organs'), str): d['organs'] = (d['organs'],)
+    return d
 
 CHOICES = dict(model=('cyclegan', 'pix2pix', 'supervised'),  # text fields that take one of a few values
                adv_on=('cycle', 'translation'),
@@ -192,8 +216,7 @@ _WORDS = {'int': 'a whole number', 'float': 'a number', 'bool': 'True or False',
 def _pos(v): return v >= 1
 def _finite(v): return v is None or not isinstance(v, (int, float)) or math.isfinite(v)
 _RULES = {  # field: (test, what the value must be); run only on values of the right type
-    'image_size': (lambda v: v >= 8 and v % 4 == 0, 'a multiple of 4 and at least 8 (the generator halves it twice)'),
-    'crop': (lambda v: v is None or (v >= 8 and v % 4 == 0), 'None, or a multiple of 4 and at least 8'),
+    'image_size': (side_ok, SIDE_RULE), 'crop': (lambda v: v is None or side_ok(v), 'None, or ' + SIDE_RULE),
     'mm_per_px': (lambda v: v is None or 0 < v < math.inf, 'None or > 0'),
     'val_frac': (lambda v: 0 <= v < 1, 'in [0, 1)'), 'test_frac': (lambda v: 0 <= v < 1, 'in [0, 1)'),
     'seed': (lambda v: v >= 0, '>= 0'), 'num_workers': (lambda v: v >= 0, '>= 0'), 'pool_size': (lambda v: v >= 0, '>= 0'),
@@ -242,11 +265,28 @@ def get_config(preset:str='paper',   # one of `PRESETS`
     names = {f.name for f in dataclasses.fields(Config)}
     unknown = set(overrides) - names
     if unknown: raise ConfigError(f"unknown config fields {sorted(unknown)}; valid fields: {sorted(names)}")
-    for k in ('organs', 'betas', 'perceptual_layers'):   # a list (from JSON) or one organ name are fine too
-        v = overrides.get(k)
-        if isinstance(v, list): overrides[k] = tuple(v)
-        if k == 'organs' and isinstance(v, str): overrides[k] = (v,)
-    return check_config(Config(**{**PRESETS[preset], **VARIANTS[variant], **overrides}))
+    return check_config(Config(**{**PRESETS[preset], **VARIANTS[variant], **as_tuples(overrides)}))
+
+# %% ../nbs/A1_core.ipynb #709e0b06
+def _have(kind:str)->bool:
+    if kind == 'cuda': return torch.cuda.is_available()
+    return kind == 'mps' and bool(getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available())
+
+def parse_device(device=None,   # 'cuda', 'cuda:1', 'mps', 'cpu', a torch.device, or None: `default_device()`
+                )->torch.device:
+    "`device` as a `torch.device` this machine has; else a `ConfigError` that says what it has."
+    if device is None: return default_device()
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"device={device!r} is not a device name: use cuda (or cuda:0, cuda:1, ...), mps or cpu, or "
+                          f"leave it out for the best one here ({default_device()})") from None
+    if d.type in ('cuda', 'mps') and not _have(d.type):
+        raise ConfigError(f"device={device!r}: this machine has no {'CUDA GPU' if d.type == 'cuda' else 'Apple GPU (MPS)'} "
+                          f"that PyTorch can use; leave the device out to use the best one here ({default_device()})")
+    if d.type == 'cuda' and d.index is not None and d.index >= torch.cuda.device_count():
+        raise ConfigError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s), cuda:0 to "
+                          f"cuda:{torch.cuda.device_count() - 1}")
+    return d
 
 # %% ../nbs/A1_core.ipynb #50819aae
 def _field_comments()->dict:

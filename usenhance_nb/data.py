@@ -11,22 +11,18 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DataLoader, get_worker_info
 from PIL import Image
-from .core import Config, to_tensor, default_device, show_images
+from .core import Config, SIDE_RULE, check_side, side_ok, to_tensor, default_device, show_images
 from .files import DataError, read_gray, read_pair, png_files, visible
+from .files import ORGANS, LOW, HIGH, REGISTERED, IDEAL, DATASET_INFO, REGIONS   # the layout's names (A2_files)
+from .simulate import write_dataset   # the sample is simulated (appendix A3_simulate)
+_all_ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS']   # `from usenhance_nb.data import *` names them
 
 # %% auto #0
-__all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS', 'SAMPLE_DIR', 'sample_dir', 'Pair',
-           'train_dir', 'find_pairs', 'registered_pairs', 'mm_per_px', 'split_pairs', 'PairedDataset', 'spread',
-           'make_loader', 'get_splits', 'first_per_organ', 'unpaired_pairs', 'show_pairs']
+__all__ = ['SAMPLE_DIR', 'sample_dir', 'Pair', 'train_dir', 'find_pairs', 'registered_pairs', 'mm_per_px', 'split_pairs',
+           'PairedDataset', 'spread', 'make_loader', 'get_splits', 'first_per_organ', 'unpaired_pairs', 'show_pairs',
+           'ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS']
 
 # %% ../nbs/02_data.ipynb #7fbbe030
-ORGANS = ('breast', 'carotid', 'kidney', 'liver', 'thyroid')  # the five organ folders of USEnhance
-LOW, HIGH = 'low_quality', 'high_quality'                     # sub-folder names inside each organ folder
-REGISTERED = 'high_quality_registered'  # simulated data only: the high-quality image in the low one's geometry
-IDEAL = 'high_quality_ideal'  # simulated data only: the high-end device's image of that anatomy with its own speckle (an ideal enhancer)
-DATASET_INFO = 'dataset.json'  # simulated data: how the images were made, including their millimetres per pixel
-REGIONS = 'regions'  # simulated data only: a label map of the registered truth (tissue, each lesion, boundaries)
-
 def _sample_home()->Path:
     "The checkout's `data/sample` when the package is installed from one (`pip install -e`), else a user cache folder."
     import usenhance_nb  # the package's own location, not the working directory: the same from nbs/, from the repository root, in the doc build
@@ -39,7 +35,6 @@ SAMPLE_DIR = _sample_home()  # the small simulated sample that the notebooks and
 def sample_dir()->Path:
     "`SAMPLE_DIR`, simulated there once first if it is missing: in the user cache folder, never in a checkout or the working directory."
     if not (SAMPLE_DIR/'train_datasets').is_dir():
-        from usenhance_nb.simulate import write_dataset  # imported here, not above: simulate imports this module
         SAMPLE_DIR.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix='sample.', dir=SAMPLE_DIR.parent))
         write_dataset(tmp, n_per_organ=4, size=256, seed=0, n_test=4, misreg='small')
@@ -191,11 +186,11 @@ class PairedDataset(Dataset):
                 ):
         self.pairs = list(pairs)
         if not self.pairs: raise DataError("PairedDataset got no pairs; check the folder and the `organs` filter.")
-        if size is not None and (size < 4 or size % 4):
-            raise DataError(f"size={size} is not a multiple of 4 (the generator downsamples twice); use e.g. {max(4, size//4*4)}.")
+        if size is not None: check_side(size, 'size', DataError)
         if fit not in ('resize', 'crop'): raise DataError(f"fit={fit!r}: use 'resize' or 'crop'")
-        if random_crop is not None and (random_crop < 4 or random_crop % 4 or (size is not None and random_crop > size)):
-            raise DataError(f"random_crop={random_crop}: must be a multiple of 4, at most the image side {size}")
+        if random_crop is not None: check_side(random_crop, 'random_crop', DataError)
+        if random_crop is not None and size is not None and random_crop > size:
+            raise DataError(f"random_crop={random_crop}: must be at most the image side {size}")
         self.size, self.augment, self.cache, self.fit, self.random_crop = size, augment, cache, fit, random_crop
         self.rng = torch.Generator().manual_seed(seed)
         self._cache = {}
@@ -207,9 +202,9 @@ class PairedDataset(Dataset):
         if i in self._cache: return self._cache[i]
         p = self.pairs[i]
         low, high = read_pair(p)   # both readable 8-bit images of the same size, or a DataError naming the pair
-        if self.size is None and (low.shape[0] % 4 or low.shape[1] % 4):
-            raise DataError(f"pair {p.organ}/{p.name} ({p.low}, {p.high}): {low.shape[1]}x{low.shape[0]} is not a "
-                            "multiple of 4 (the generator downsamples twice); pass a `size` to resize, or crop the images.")
+        if self.size is None and not all(side_ok(s) for s in low.shape):
+            raise DataError(f"pair {p.organ}/{p.name} ({p.low}, {p.high}): {low.shape[1]}x{low.shape[0]}: each side must be "
+                            f"{SIDE_RULE}; pass a `size` to resize, or crop the images.")
         res = _fit(low, self.size, self.fit), _fit(high, self.size, self.fit)
         if self.cache: self._cache[i] = res
         return res

@@ -11,9 +11,10 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['ZENODO_RECORD', 'UserError', 'ImageError', 'DataError', 'read_gray', 'NoSpaceError', 'no_space_error', 'atomic_write',
-           'write_gray', 'visible', 'png_files', 'list_images', 'read_pair', 'read_header', 'check_pairs',
-           'download_usenhance']
+__all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS', 'OUTSIDE', 'BAND', 'ZENODO_RECORD',
+           'UserError', 'ImageError', 'DataError', 'read_gray', 'NoSpaceError', 'NotWritableError', 'no_space_error',
+           'atomic_write', 'write_gray', 'visible', 'png_files', 'list_images', 'read_pair', 'read_header',
+           'check_pairs', 'download_usenhance']
 
 # %% ../nbs/A2_files.ipynb #078ed88b
 class UserError(Exception):
@@ -25,13 +26,46 @@ class ImageError(UserError, ValueError):
 class DataError(UserError, ValueError):
     "A data folder or file that cannot be used; the message names it and says what to do."
 
+# %% ../nbs/A2_files.ipynb #17d5a904
+ORGANS = ('breast', 'carotid', 'kidney', 'liver', 'thyroid')  # the five organ folders of USEnhance
+LOW, HIGH = 'low_quality', 'high_quality'                     # sub-folder names inside each organ folder
+REGISTERED = 'high_quality_registered'  # simulated data only: the high-quality image in the low one's geometry
+IDEAL = 'high_quality_ideal'  # simulated data only: the high-end device's image of that anatomy with its own speckle
+DATASET_INFO = 'dataset.json'  # simulated data: how the images were made, including their millimetres per pixel
+REGIONS = 'regions'  # simulated data only: a label map of the registered truth (tissue, each lesion, boundaries)
+OUTSIDE = 254  # region-map label of the pixels outside the field of view (black in every image)
+BAND = 255     # region-map label of the boundary band around every edge (0: tissue, 1..253: structures)
+
 # %% ../nbs/A2_files.ipynb #a5e30022
+def _is_dicom(path)->bool:
+    "Whether `path` starts as a DICOM file does: 'DICM' after a 128-byte preamble."
+    try:
+        with open(path, 'rb') as f: return f.read(132)[128:] == b'DICM'
+    except OSError: return False
+
+def _unreadable(path, e)->str:
+    "What to say about a file PIL cannot read: a DICOM file is named as one; anything else may be truncated."
+    if _is_dicom(path): return (f"{path}: is a DICOM file, not a PNG image. Enhance DICOM files with usenhance_enhance "
+                                "(it reads DICOM), or save their frames as 8-bit PNGs first")
+    return f"{path}: cannot be read as an image ({e}); the file may be truncated or not an image"
+
+@contextmanager
+def _open_image(path):
+    "PIL's `Image.open`; an image too large to decode safely (PIL's decompression-bomb limit) is an `ImageError`."
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', Image.DecompressionBombWarning)   # over the limit: an error, not a warning
+        try: im = Image.open(path)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise ImageError(f"{path}: too many pixels to read safely ({e}). An ultrasound frame is a few thousand pixels "
+                             "across at most: crop or downscale the image and save it as an 8-bit PNG.") from None
+    with im: yield im
+
 def read_gray(path)->np.ndarray:
     "Read an 8-bit grayscale image as an (H, W) uint8 array; convert colour/palette with a warning, refuse 16-bit."
     path = Path(path)
     if not path.is_file(): raise ImageError(f"{path}: no such file")
     try:
-        with Image.open(path) as im:
+        with _open_image(path) as im:
             im.load()  # decode now so a truncated file fails here
             mode = im.mode
             if mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
@@ -43,12 +77,14 @@ def read_gray(path)->np.ndarray:
             return np.asarray(im, dtype=np.uint8).copy()
     except ImageError: raise
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ImageError(f"{path}: cannot be read as an image ({e}); the file may be truncated or not an image. "
-                         "Re-download or re-export it.") from e
+        raise ImageError(_unreadable(path, e) + ". Re-download or re-export it." * (not _is_dicom(path))) from e
 
 # %% ../nbs/A2_files.ipynb #0561aba7
-class NoSpaceError(OSError):
+class NoSpaceError(UserError, OSError):
     "The disk filled up while writing; the message names the file system and what to do."
+
+class NotWritableError(UserError, PermissionError):
+    "A folder the package cannot write into; the message names the folder."
 
 def _mount_point(path:Path)->Path:
     p = Path(os.path.abspath(path))
@@ -72,8 +108,13 @@ def atomic_write(path,            # the file to (re)write
                 ):
     "Write `path` through a hidden temporary file next to it, renamed over `path` only once complete (mode 0666 minus the umask)."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)  # created with mode 0600
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)  # created with mode 0600
+    except OSError as e:   # named by the folder: the temporary file's name means nothing to the user
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS): raise
+        raise NotWritableError(f"{path.parent}: cannot write there ({e.strerror}), so {path.name} was not written; "
+                               "choose another output folder, or make this one writable") from None
     try:
         with os.fdopen(fd, mode, **kwargs) as f: yield f
         os.chmod(tmp, 0o666 & ~_umask())  # what `open` would have given, so a shared folder can read it
@@ -127,11 +168,11 @@ def read_pair(pair)->tuple[np.ndarray, np.ndarray]:
 def read_header(path)->tuple:
     "((width, height), None) for an image file whose structure verifies, else (None, what is wrong with it)."
     try:
-        with Image.open(path) as im:
+        with _open_image(path) as im:
             size, mode = im.size, im.mode
             im.verify()  # reads the whole file and checks its structure (PNG: chunk checksums) without decoding
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        return None, f"{path}: cannot be read as an image ({e}); the file may be truncated or not an image"
+    except ImageError as e: return None, str(e)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e: return None, _unreadable(path, e)
     if mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'): return None, f"{path}: {mode} is a 16-bit/32-bit image, not 8-bit grayscale"
     return size, None
 
@@ -139,7 +180,6 @@ def check_pairs(pairs,                # list of `Pair`
                 registered:bool=True, # also check each pair's registered reference, where there is one
                )->int:                # the number of files checked
     "Verify every image file of `pairs` and the sizes within each pair before anything trains; a `DataError` lists all problems."
-    from usenhance_nb.data import REGISTERED   # here, not at the top: `data` imports this module
     problems, n = [], 0
     for p in pairs:
         paths = [p.low, p.high] + ([p.high.parent.parent/REGISTERED/p.name] if registered else [])

@@ -11,19 +11,20 @@ from torch import Tensor
 from scipy.ndimage import gaussian_filter
 from scipy.stats import wasserstein_distance
 from skimage.metrics import structural_similarity, peak_signal_noise_ratio
-from .simulate import OUTSIDE, read_regions, structure_masks   # the region maps' format lives with the simulator
-_all_ = ['read_regions', 'structure_masks']
+from pathlib import Path
+from PIL import Image
+from scipy.ndimage import distance_transform_edt
+from .files import BAND, OUTSIDE, REGIONS, DataError   # the region maps' labels and folder (A2_files)
+_all_ = ['BAND', 'OUTSIDE']
 
 # %% auto #0
-__all__ = ['BAND', 'SSIM_WIN', 'FLAT_VAR', 'LP_SIGMA_MM', 'MIN_PIXELS', 'SNR_WIN', 'GRAIN_MAX_LAG', 'MIN_TISSUE', 'DETREND_MM',
+__all__ = ['SSIM_WIN', 'FLAT_VAR', 'LP_SIGMA_MM', 'RING_PX', 'MIN_PIXELS', 'SNR_WIN', 'GRAIN_MAX_LAG', 'MIN_TISSUE', 'DETREND_MM',
            'DETREND_PX', 'fov_mask', 'psnr', 'ssim', 'lncc', 'texture_features', 'texture_distance', 'lowpass',
-           'lp_metrics', 'image_metrics', 'cnr', 'gcnr', 'speckle_snr', 'region_metrics', 'autocovariance',
-           'speckle_grain', 'batch_psnr', 'batch_ssim', 'batch_lncc', 'batch_metrics', 'read_regions',
-           'structure_masks']
+           'lp_metrics', 'image_metrics', 'cnr', 'gcnr', 'speckle_snr', 'read_regions', 'structure_masks',
+           'region_metrics', 'autocovariance', 'speckle_grain', 'batch_psnr', 'batch_ssim', 'batch_lncc',
+           'batch_metrics', 'BAND', 'OUTSIDE']
 
 # %% ../nbs/07_metrics.ipynb #6bccaf93
-BAND = 255  # region-map value of the boundary band (`OUTSIDE`, 254, marks the pixels outside the field of view)
-
 def _check_gray(x)->np.ndarray:
     x = np.asarray(x)
     if x.dtype != np.uint8 or x.ndim != 2: raise ValueError(f"expected (H, W) uint8 images on the 0-255 scale, got "
@@ -218,6 +219,30 @@ def speckle_snr(x:np.ndarray)->float:  # intensities of a homogeneous region -> 
     "Speckle signal-to-noise ratio: mean over (population) standard deviation."
     x = _sample(x)
     with np.errstate(divide='ignore', invalid='ignore'): return float(x.mean() / x.std())
+
+# %% ../nbs/07_metrics.ipynb #fa7eeb7f
+RING_PX = 8  # width of the ring of surrounding tissue, pixels beyond a structure's band
+
+def read_regions(pair)->np.ndarray|None:
+    "The region map of `pair` (a `Pair`): `<organ>/regions/<name>.png` as (H, W) uint8, or None where there is none."
+    p = Path(pair.low).parent.parent/REGIONS/Path(pair.low).name
+    if not p.is_file(): return None
+    with Image.open(p) as im:
+        if im.mode != 'L': raise DataError(f"{p}: region maps are 8-bit grayscale PNGs, this one is {im.mode}")
+        return np.asarray(im).copy()
+
+def structure_masks(regions:np.ndarray,  # region map, (H, W) uint8
+                    i:int,               # structure id, 1..254
+                   )->tuple:             # (inside, band, ring, t): three boolean masks and the signed distance
+    "Structure `i`'s pixels, its share of the boundary band, the ring of tissue around it, and each pixel's signed distance from its edge."
+    inside = regions == i
+    d_out, d_in = distance_transform_edt(~inside), distance_transform_edt(inside)
+    _, (ri, ci) = distance_transform_edt((regions == 0) | (regions == BAND), return_indices=True)
+    band = (regions == BAND) & (regions[ri, ci] == i)                  # band pixels whose nearest structure is i
+    bw = d_out[band].max() if band.any() else 0.
+    ring = (d_out > bw) & (d_out <= bw + RING_PX) & (regions != BAND)
+    if ring.any(): ring &= regions == np.bincount(regions[ring]).argmax()
+    return inside, band, ring, np.where(inside, 1 - d_in, d_out)
 
 # %% ../nbs/07_metrics.ipynb #db93555a
 MIN_PIXELS, SNR_WIN = 20, 15

@@ -12,19 +12,18 @@ import numpy as np
 from scipy import fft as sfft
 from scipy.ndimage import gaussian_filter, distance_transform_edt
 from PIL import Image
-from .files import atomic_write, write_gray
-from .data import ORGANS, LOW, HIGH, REGISTERED, IDEAL, REGIONS, DATASET_INFO
-from .files import DataError
+from .core import check_side
+from .files import DataError, atomic_write, write_gray
+from .files import ORGANS, LOW, HIGH, REGISTERED, IDEAL, REGIONS, DATASET_INFO, OUTSIDE, BAND   # the layout
 
 _f32 = np.float32  # the simulator works in float32 throughout: half the memory traffic of float64
 
 # %% auto #0
 __all__ = ['FOV_MM', 'C_MM_US', 'ALPHA', 'SIM_MIN', 'TISSUE_GREY', 'HIGH_END', 'HANDHELD', 'SUB', 'ANATOMY', 'PROBES',
-           'MISREGISTRATION', 'BAND_PX', 'OUTSIDE', 'RING_PX', 'OTHER_DEVICES', 'Device', 'display_gain',
-           'resolution_mm', 'psf', 'scatterers', 'convolve', 'ScatterField', 'scatter_field', 'echoes', 'smooth_field',
-           'echo_map', 'scan', 'log_compress', 'field_of_view', 'Misregistration', 'as_misregistration', 'misalign',
-           'warp', 'decorrelate', 'region_map', 'simulate_details', 'simulate_pair', 'read_regions', 'structure_masks',
-           'write_dataset']
+           'MISREGISTRATION', 'BAND_PX', 'OTHER_DEVICES', 'Device', 'display_gain', 'resolution_mm', 'psf',
+           'scatterers', 'convolve', 'ScatterField', 'scatter_field', 'echoes', 'smooth_field', 'echo_map', 'scan',
+           'log_compress', 'field_of_view', 'Misregistration', 'as_misregistration', 'misalign', 'warp', 'decorrelate',
+           'region_map', 'simulate_details', 'simulate_pair', 'write_dataset']
 
 # %% ../nbs/A3_simulate.ipynb #298abc95
 FOV_MM = 38.4     # side of the square field of view, mm (0.15 mm per pixel at 256x256)
@@ -480,7 +479,6 @@ def _field(g:np.random.Generator, ring:np.random.Generator, N:int, N0:int)->Scat
     return out
 
 BAND_PX = 2    # half-width of the region maps' boundary band at 256 x 256 (scaled with the image size, at least 1)
-OUTSIDE = 254  # region-map label of the pixels outside the field of view (black in every image)
 
 def region_map(parts:list,          # the scene's structure masks (soft, 1 inside), on the tissue grid
                idx:np.ndarray,      # (2, n, n) integer (row, column) on the tissue grid of each low-quality image pixel
@@ -495,7 +493,7 @@ def region_map(parts:list,          # the scene's structure masks (soft, 1 insid
     dz, dx = lab[1:] != lab[:-1], lab[:, 1:] != lab[:, :-1]
     edge[1:] |= dz; edge[:-1] |= dz; edge[:, 1:] |= dx; edge[:, :-1] |= dx
     k = max(1, round(BAND_PX * size / 256))           # band: k pixels on either side of every edge
-    out = np.where(distance_transform_edt(~edge) < k, np.uint8(255), lab)
+    out = np.where(distance_transform_edt(~edge) < k, np.uint8(BAND), lab)
     if fov is not None: out[~fov] = OUTSIDE
     return out
 
@@ -559,30 +557,6 @@ def simulate_pair(organ:str,    # one of `ORGANS`
     d = simulate_details(organ, seed, size, misreg, devices)
     return d['low'], d['high']
 
-# %% ../nbs/A3_simulate.ipynb #fa7eeb7f
-RING_PX = 8  # width of the ring of surrounding tissue, pixels beyond a structure's band
-
-def read_regions(pair)->np.ndarray|None:
-    "The region map of `pair` (a `Pair`): `<organ>/regions/<name>.png` as (H, W) uint8, or None where there is none."
-    p = Path(pair.low).parent.parent/REGIONS/Path(pair.low).name
-    if not p.is_file(): return None
-    with Image.open(p) as im:
-        if im.mode != 'L': raise DataError(f"{p}: region maps are 8-bit grayscale PNGs, this one is {im.mode}")
-        return np.asarray(im).copy()
-
-def structure_masks(regions:np.ndarray,  # region map, (H, W) uint8
-                    i:int,               # structure id, 1..254
-                   )->tuple:             # (inside, band, ring, t): three boolean masks and the signed distance
-    "Structure `i`'s pixels, its share of the boundary band, the ring of tissue around it, and each pixel's signed distance from its edge."
-    inside = regions == i
-    d_out, d_in = distance_transform_edt(~inside), distance_transform_edt(inside)
-    _, (ri, ci) = distance_transform_edt((regions == 0) | (regions == 255), return_indices=True)
-    band = (regions == 255) & (regions[ri, ci] == i)                  # band pixels whose nearest structure is i
-    bw = d_out[band].max() if band.any() else 0.
-    ring = (d_out > bw) & (d_out <= bw + RING_PX) & (regions != 255)
-    if ring.any(): ring &= regions == np.bincount(regions[ring]).argmax()
-    return inside, band, ring, np.where(inside, 1 - d_in, d_out)
-
 # %% ../nbs/A3_simulate.ipynb #151d36f5
 def _pair_seed(seed:int, i:int, stream:int=0)->int:
     return int(np.random.SeedSequence([seed, stream, i]).generate_state(1)[0])
@@ -635,7 +609,7 @@ def write_dataset(root,                  # output folder (gets train_datasets/ a
     organs = ORGANS if organs is None else ((organs,) if isinstance(organs, str) else tuple(organs))
     for o in organs: _check_organ(o)
     misreg = as_misregistration(misreg)
-    if size < 4 or size % 4: raise DataError(f"size={size} is not a multiple of 4 (the generator downsamples twice)")
+    check_side(size, 'size', DataError)
     _check_target(_planned(root, organs, n_per_organ, n_test), overwrite)
     jobs = [(o, i, root/'train_datasets'/o, _pair_seed(seed, i)) for o in organs for i in range(n_per_organ)]
     tests = [(organs[j % len(organs)], j, root/'test_datasets'/LOW, _pair_seed(seed, j, 1)) for j in range(n_test)]

@@ -9,7 +9,7 @@ import numpy as np
 from . import verdict
 from ..files import read_gray
 from ..data import SAMPLE_DIR, find_pairs, registered_pairs
-from ..simulate import read_regions
+from ..metrics import read_regions
 from ..metrics import region_metrics, ssim, lncc, texture_distance, speckle_grain, fov_mask
 
 # %% auto #0
