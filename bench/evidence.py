@@ -67,16 +67,22 @@ def config(preset: str, variant: str, seed: int):
 
 def run_one(out: Path, level: str, ds: int, seed: int, variant: str, preset: str, device) -> Path:
     "Train (or resume) one run and score it; returns its scores file."
-    from usenhance_nb.trainer import Trainer
+    from usenhance_nb.trainer import Trainer, DivergenceError
     folder = out/level/f'data{ds}'
     scores = folder/'scores'/f'{variant}_seed{seed}.csv'
     if scores.exists(): return scores
     data, run = data_folder(out, level, ds), folder/f'{variant}_seed{seed}'
-    Trainer(config(preset, variant, seed), data, run, device=device, resume=True).fit()
+    diverged = folder/'scores'/f'{variant}_seed{seed}.diverged'   # a run that diverged is a result: kept, not retried
+    if not diverged.exists():
+        try: Trainer(config(preset, variant, seed), data, run, device=device, resume=True).fit()
+        except DivergenceError as e:
+            diverged.parent.mkdir(parents=True, exist_ok=True); diverged.write_text(str(e) + '\n')
+            print(f"{run}: diverged ({e}); scored at its last good epoch", flush=True)
     base = folder/'scores'/f'baselines_seed{seed}.csv'
     rows = pd.DataFrame(evaluate_runs({variant: run/'last.pt'}, data, 'test', device=device, baselines=not base.exists()))
     rows['config'] = rows['config'].str.replace(r' \(h=.*\)$', '', regex=True)   # NLM's h is tuned per data set and seed
-    rows = rows.assign(level=level, shift_mm=as_misregistration(level).shift_mm, data_seed=ds, seed=seed)
+    rows = rows.assign(level=level, shift_mm=as_misregistration(level).shift_mm, data_seed=ds, seed=seed,
+                       diverged=float(diverged.exists()))
     scores.parent.mkdir(parents=True, exist_ok=True)
     if not base.exists(): rows[rows.config != variant].to_csv(base, index=False)
     rows[rows.config == variant].to_csv(scores, index=False)
@@ -85,12 +91,14 @@ def run_one(out: Path, level: str, ds: int, seed: int, variant: str, preset: str
 
 def collect(out: Path) -> pd.DataFrame:
     files = sorted(out.glob('*/data*/scores/*.csv'))
-    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+    df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+    if 'diverged' in df: df['diverged'] = df['diverged'].fillna(0)   # scores written before divergence was recorded
+    return df
 
 
 def per_run(df: pd.DataFrame) -> list:
     "Per-run means over images of every score, as records (the evidence file's rows)."
-    ks = [k for k in SCORES if k in df]
+    ks = [k for k in (*SCORES, 'diverged') if k in df]   # diverged: 1 for a run stopped by NaN losses (scored at its last good epoch)
     keys = ['reference', 'config', 'level', 'shift_mm', 'data_seed', 'seed']
     g = df.groupby(keys, sort=False)
     return json.loads(g[ks].mean().join(g.size().rename('n')).reset_index().to_json(orient='records', double_precision=6))
@@ -117,6 +125,7 @@ def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, pres
         data=dict(n_per_organ=N_PER_ORGAN, pairs=5 * N_PER_ORGAN, size=SIZE, mm_per_px=38.4 / SIZE),
         test_pairs=int(n_test.iloc[0]) if len(n_test) and n_test.nunique() == 1 else {f'data{d} seed{s}': int(v) for (d, s), v in n_test.groupby(level=[0, 1]).first().items()},
         runs_done=done, runs_planned=planned, complete=done >= planned,
+        diverged=sorted(str(p.relative_to(out)) for p in out.glob('*/data*/scores/*.diverged')),
         lncc_window=9, wall_clock_min=round((time.time() - t0) / 60, 1),
         train_min=round(sum(pd.read_csv(p)['seconds'].sum() for p in logs) / 60, 1),
         cpus=os.cpu_count(), machine=platform.processor() or platform.machine(),
