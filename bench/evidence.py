@@ -20,9 +20,10 @@ ideal enhancer, the blurred registered truth), against the registered truth and 
 After every run, nbs/results/evidence.json (per-run means, with the command, machine, wall-clock and commit) and
 nbs/results/sweep.csv are rewritten from all the scores so far, so a partial run leaves usable, labelled results.
 """
-import argparse, json, os, platform, subprocess, sys, time, warnings
+import argparse, json, os, platform, shutil, subprocess, sys, time, warnings
 os.environ.setdefault('USENHANCE_OFFLINE', '1')
 from pathlib import Path
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,26 +31,61 @@ sys.path.insert(0, str(ROOT))  # this checkout's package
 from usenhance_nb.core import get_config
 from usenhance_nb.simulate import as_misregistration, write_dataset, MISREGISTRATION
 from usenhance_nb.sweep import SCORES
-from usenhance_nb.evaluate import evaluate_runs, evidence_tables
+from usenhance_nb.evaluate import evaluate_runs
+from usenhance_nb.evidence import evidence_tables
 
 MAIN_LEVEL, N_PER_ORGAN, SIZE = 'cross-device', 40, 256
 HEADLINE = dict(levels=(MAIN_LEVEL,), data_seeds=(0, 1), seeds=(42, 1, 2, 3, 4), variants=('ours', 'cyclegan', 'pix2pix', 'ceiling'))
 SWEEP = dict(levels=tuple(MISREGISTRATION), data_seeds=(0,), seeds=(42, 1, 2), variants=('ours', 'cyclegan', 'pix2pix'))
 LONGER = {'ceiling': 3}   # epochs x this: a reference trained until it stops improving (its validation curve levels off)
+# 3. variants: what the perceptual loss needs to help under misregistration. name -> (Table-2 variant, Config overrides);
+# 'unpaired' trains on the same images with each high-quality image swapped for another of the same organ and split
+# (the control: does the pairing carry anything?), and is scored on the true pairs.
+VARIANT_RUNS = {
+    'ours_literal':    ('ours_literal', {}),                       # the paper's eq. 3 and weights
+    'ours_adv_cycle':  ('ours', dict(adv_on='cycle')),             # the teaching defaults, one change undone at a time
+    'ours_lambda1':    ('ours', dict(lambda_per=1.0)),             # with ours (10) and cyclegan (0): the lambda_per curve
+    'ours_lambda3':    ('ours', dict(lambda_per=3.0)),
+    'phi_coarse':      ('ours', dict(perceptual_layers=(2, 3))),   # the backbone's two coarsest layers only
+    'phi_shift':       ('ours', dict(perceptual_shift_px=12)),     # Phi at the best alignment within 12 px (1.8 mm)
+    'contextual':      ('ours', dict(perceptual_kind='contextual')),
+    'dists':           ('ours', dict(perceptual_kind='dists')),    # structure (low-passed) + texture (feature statistics)
+    'unpaired':        ('ours', {}),
+}
+VARIANTS_PART = dict(levels=('cross-device', 'large', 'none'), data_seeds=(0,), seeds=(42, 1, 2), variants=tuple(VARIANT_RUNS))
 
-
-FIRST = ('ours', 'cyclegan')   # the perceptual loss's own effect: these runs first, in both parts, then the others
+FIRST = ('ours', 'cyclegan')   # the perceptual loss's own effect: these runs first, then the variants, then the others
 
 def runs(parts: list):
-    "(level, data_seed, seed, variant) of every run of `parts`, without repeats: ours and the CycleGAN first."
+    "(level, data_seed, seed, variant) of every run of `parts`, without repeats: ours and the CycleGAN first, then the variants."
     todo = []
-    for first in (True, False):
+    tier = lambda v: 0 if v in FIRST else 1 if v in VARIANT_RUNS else 2
+    for t in (0, 1, 2):
         for part in parts:
             for level in part['levels']:
                 for seed in part['seeds']:
                     for ds in part['data_seeds']:
-                        todo += [(level, ds, seed, v) for v in part['variants'] if (v in FIRST) == first]
+                        todo += [(level, ds, seed, v) for v in part['variants'] if tier(v) == t]
     return list(dict.fromkeys(todo))
+
+
+def swapped_partners(d: Path, cfg) -> Path:
+    "A copy of data folder `d` (links) whose high-quality images are swapped among the pairs of the same organ and split."
+    from usenhance_nb.data import get_splits
+    out = d.parent/'data_unpaired'
+    if (out/'dataset.json').exists(): return out
+    rng = np.random.default_rng(cfg.seed)
+    for split in get_splits(d, cfg).values():
+        for organ in sorted({p.organ for p in split}):
+            ps = [p for p in split if p.organ == organ]
+            perm = np.roll(rng.permutation(len(ps)), 1) if len(ps) > 1 else [0]   # a derangement: no pair keeps its own
+            for p, j in zip(ps, np.argsort(perm)):
+                for sub, src in (('low_quality', p.low), ('high_quality', ps[j].high)):
+                    f = out/'train_datasets'/organ/sub/p.name
+                    f.parent.mkdir(parents=True, exist_ok=True)
+                    if not f.exists(): os.link(src, f)
+    shutil.copy(d/'dataset.json', out/'dataset.json')   # written last: the copy is complete
+    return out
 
 
 def data_folder(out: Path, level: str, ds: int) -> Path:
@@ -60,9 +96,10 @@ def data_folder(out: Path, level: str, ds: int) -> Path:
 
 
 def config(preset: str, variant: str, seed: int):
-    cfg = get_config(preset, variant, image_size=SIZE if preset != 'smoke' else 64, seed=seed)
+    base, over = VARIANT_RUNS.get(variant, (variant, {}))
+    cfg = get_config(preset, base, image_size=SIZE if preset != 'smoke' else 64, seed=seed, **over)
     k = LONGER.get(variant, 1)
-    return get_config(preset, variant, image_size=cfg.image_size, seed=seed, epochs=cfg.epochs * k, step_size=cfg.step_size * k)
+    return get_config(preset, base, image_size=cfg.image_size, seed=seed, epochs=cfg.epochs * k, step_size=cfg.step_size * k, **over)
 
 
 def run_one(out: Path, level: str, ds: int, seed: int, variant: str, preset: str, device) -> Path:
@@ -74,7 +111,9 @@ def run_one(out: Path, level: str, ds: int, seed: int, variant: str, preset: str
     data, run = data_folder(out, level, ds), folder/f'{variant}_seed{seed}'
     diverged = folder/'scores'/f'{variant}_seed{seed}.diverged'   # a run that diverged is a result: kept, not retried
     if not diverged.exists():
-        try: Trainer(config(preset, variant, seed), data, run, device=device, resume=True).fit()
+        cfg = config(preset, variant, seed)
+        train_data = swapped_partners(data, cfg) if variant == 'unpaired' else data
+        try: Trainer(cfg, train_data, run, device=device, resume=True).fit()
         except DivergenceError as e:
             diverged.parent.mkdir(parents=True, exist_ok=True); diverged.write_text(str(e) + '\n')
             print(f"{run}: diverged ({e}); scored at its last good epoch", flush=True)
@@ -107,8 +146,11 @@ def per_run(df: pd.DataFrame) -> list:
 def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, preset: str):
     df = collect(out)
     if df.empty: return
-    head = df[(df.level == MAIN_LEVEL) & df.data_seed.isin(HEADLINE['data_seeds'])]
-    sweep = df[(df.data_seed == SWEEP['data_seeds'][0]) & df.seed.isin(SWEEP['seeds']) & (df.config != 'ceiling')]
+    var = df.config.isin(list(VARIANT_RUNS))
+    head = df[(df.level == MAIN_LEVEL) & df.data_seed.isin(HEADLINE['data_seeds']) & ~var]
+    sweep = df[(df.data_seed == SWEEP['data_seeds'][0]) & df.seed.isin(SWEEP['seeds']) & (df.config != 'ceiling') & ~var]
+    variants = df[df.level.isin(VARIANTS_PART['levels']) & (df.data_seed == VARIANTS_PART['data_seeds'][0])
+                  & df.seed.isin(VARIANTS_PART['seeds']) & (var | df.config.isin(['ours', 'cyclegan', 'input', 'low-quality input']))]
     results.mkdir(parents=True, exist_ok=True)
     cols = ['config', 'reference', 'organ', 'image', *[k for k in SCORES if k in sweep], 'perceptual', 'level', 'shift_mm', 'data_seed', 'seed']
     sweep[[c for c in cols if c in sweep]].to_csv(results/'sweep.csv', index=False, float_format='%.5g')
@@ -121,6 +163,7 @@ def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, pres
     ev = dict(provenance=dict(
         command='python bench/evidence.py' + ''.join(f' {x}' for x in argv),
         seeds=sorted(set(head.seed)), data_seeds=sorted(set(head.data_seed)), headline=dict(HEADLINE), sweep=dict(SWEEP),
+        variants=dict(VARIANTS_PART),
         levels={l: MISREGISTRATION[l].shift_mm for l in MISREGISTRATION}, preset=preset,
         data=dict(n_per_organ=N_PER_ORGAN, pairs=5 * N_PER_ORGAN, size=SIZE, mm_per_px=38.4 / SIZE),
         test_pairs=int(n_test.iloc[0]) if len(n_test) and n_test.nunique() == 1 else {f'data{d} seed{s}': int(v) for (d, s), v in n_test.groupby(level=[0, 1]).first().items()},
@@ -132,7 +175,8 @@ def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, pres
         git_commit=commit + ('+uncommitted' if dirty else ''),
         note="wall_clock_min is the last invocation only (finished runs are reused); train_min is what the runs' logs record, "
              "on a 2-core machine shared with other jobs"),
-        main=per_run(head), sweep=per_run(sweep))
+        variant_runs={k: [b, {f: list(v) if isinstance(v, tuple) else v for f, v in o.items()}] for k, (b, o) in VARIANT_RUNS.items()},
+        main=per_run(head), sweep=per_run(sweep), variants=per_run(variants))
     (results/'evidence.json').write_text(json.dumps(ev, indent=1, allow_nan=True) + '\n')
 
 
@@ -140,7 +184,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--out', default='runs/evidence', help='data and run folders (git-ignored)')
-    ap.add_argument('--only', choices=('headline', 'sweep'), help='one part only')
+    ap.add_argument('--only', choices=('headline', 'sweep', 'variants'), help='one part only')
     ap.add_argument('--seeds', type=int, nargs='+', help='training seeds of both parts (default: 5 headline, 3 sweep)')
     ap.add_argument('--data-seeds', type=int, nargs='+', help='simulated data sets of the headline (default: 0 1)')
     ap.add_argument('--levels', nargs='+', help='levels of the sweep (default: all five)')
@@ -152,7 +196,7 @@ def main(argv=None):
         if a.seeds: part['seeds'] = tuple(a.seeds)
     if a.data_seeds: HEADLINE['data_seeds'] = SWEEP['data_seeds'] = tuple(a.data_seeds)
     if a.levels: SWEEP['levels'] = tuple(a.levels)
-    parts = [p for name, p in (('headline', HEADLINE), ('sweep', SWEEP)) if a.only in (None, name)]
+    parts = [p for name, p in (('headline', HEADLINE), ('sweep', SWEEP), ('variants', VARIANTS_PART)) if a.only in (None, name)]
     todo = runs(parts)
     t0, out, results = time.time(), Path(a.out), Path(a.results)
     warnings.simplefilter('ignore')
