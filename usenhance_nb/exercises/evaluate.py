@@ -14,8 +14,9 @@ from ..core import read_gray
 from ..data import find_pairs, registered_pairs
 from ..metrics import image_metrics
 from ..simulate import write_dataset
-from ..evaluate import nlm_filter, load_evidence
-from ..sweep import beats, seed_means
+from ..evaluate import nlm_filter
+from ..evidence import load_evidence
+from ..stats import beats, seed_means
 
 # %% auto #0
 __all__ = ['BETTER_BASELINE', 'check_better_baseline', 'check_one_seed']

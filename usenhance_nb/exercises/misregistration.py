@@ -11,7 +11,8 @@ import pandas as pd
 from . import verdict, as_number, as_name
 from ..simulate import MISREGISTRATION, Misregistration, misalign, simulate_details, warp
 from ..metrics import ssim, texture_distance
-from ..sweep import beats, sweep_means
+from ..stats import beats
+from ..sweep import sweep_means
 
 # %% auto #0
 __all__ = ['l1_optimum', 'check_more_misregistration', 'perceptual_levels', 'check_perceptual_levels']
