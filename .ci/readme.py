@@ -6,7 +6,7 @@
     python3 .ci/readme.py --command test|demo # print the README's one-line command of that name
 
 Every table of results in the README is generated: a block `<!-- results:NAME -->` ... `<!-- /results:NAME -->`
-in a markdown cell of nbs/index.ipynb holds `usenhance_nb.evaluate.evidence_tables()[NAME]`, rendered from the
+in a markdown cell of nbs/index.ipynb holds `usenhance_nb.evidence.evidence_tables()[NAME]`, rendered from the
 committed results file (nbs/results/evidence.json) that the measuring script wrote. Nobody types those numbers.
 """
 import json, re, sys
@@ -30,7 +30,7 @@ def filled_index() -> tuple[dict, bool]:
     srcs = [''.join(c['source']) for c in nb['cells']]
     if not any(BLOCK.search(t) for t in srcs): return nb, False
     sys.path.insert(0, str(root))
-    from usenhance_nb.evaluate import evidence_tables  # the package renders them: one place for the format
+    from usenhance_nb.evidence import evidence_tables  # the package renders them: one place for the format
     tables = {**course_tables(), **evidence_tables()}
     changed = False
     for c, t in zip(nb['cells'], srcs):
