@@ -50,7 +50,7 @@ def check_distance(dist)->bool:
         return verdict(False, said + " A shift should cost at most a quarter of the blur: which layers see a shift like a "
                        "pixel loss does (the per-layer table)? Leave them out.")
     if noise < 1: return verdict(False, said + " Noise should cost at least as much as the blur: keep a layer that sees it.")
-    return verdict(True, said + " Deep, coarse layers summarise patches, so a shift barely moves them while blur and noise "
+    return verdict(True, said + " Deep, coarse layers of this network (trained on moved and rotated crops) summarise patches, so a shift barely moves them while blur and noise "
                    "change the texture they respond to. The price: the finest layer is what sees single-pixel detail, so "
                    "a loss without it leaves more of that detail to the adversarial term.")
 
@@ -68,8 +68,10 @@ def check_preferred(answer,          # 'blurred' or 'shifted'
                        "its neighbour, while a blur is never far from the local mean. A generator trained with L1 on "
                        "misregistered pairs therefore learns to blur." if right == 'blurred' else
                        "The trained distance finds the shifted image closer: it sees the same tissue with the same texture, "
-                       "a little displaced, while the blurred one has lost its texture. Trained with it, a generator is "
-                       "not rewarded for blurring.")
+                       "a little displaced, while the blurred one has lost its texture: a tolerance of position its training "
+                       "on moved and rotated crops taught it (its random-weights twin has none). Trained with it, a generator "
+                       "is not rewarded for blurring away a 2-pixel misalignment; a 2.5 mm one is 17 pixels at 0.15 mm "
+                       "per pixel, and there 05's probe finds the loss still charging for where the anatomy sits (its geometry pull).")
     return verdict(False, f"Compute both distances and compare: {loss} rates the other image closer.")
 
 # %% ../../nbs/appendix/exercises_perceptual.ipynb #66c968cb
