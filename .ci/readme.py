@@ -30,8 +30,9 @@ def filled_index() -> tuple[dict, bool]:
     srcs = [''.join(c['source']) for c in nb['cells']]
     if not any(BLOCK.search(t) for t in srcs): return nb, False
     sys.path.insert(0, str(root))
-    from usenhance_nb.evidence import evidence_tables  # the package renders them: one place for the format
-    tables = {**course_tables(), **evidence_tables()}
+    from usenhance_nb.evidence import evidence_tables, load_evidence  # the package renders them: one place for the format
+    from usenhance_nb.findings import variants_markdown
+    tables = {**course_tables(), **evidence_tables(), 'variants': variants_markdown(load_evidence())}
     changed = False
     for c, t in zip(nb['cells'], srcs):
         if c['cell_type'] != 'markdown': continue

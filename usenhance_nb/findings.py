@@ -10,7 +10,7 @@ import pandas as pd
 from .stats import SCORES, PRIMARY, seed_means, seed_table, paired_stats, beats
 
 # %% auto #0
-__all__ = ['variant_means', 'variant_verdicts', 'holds_advantage']
+__all__ = ['variant_means', 'variant_verdicts', 'holds_advantage', 'variants_markdown']
 
 # %% ../nbs/13_findings.ipynb #4e954247
 def variant_means(ev:dict,                  # an evidence file, as `evidence.load_evidence` reads it
@@ -44,3 +44,16 @@ def holds_advantage(verdicts:pd.DataFrame, from_mm:float=2.5, scores=tuple(PRIMA
     far = verdicts[verdicts.index.get_level_values('shift_mm') >= from_mm]
     ok = far[[f'beats on {k}' for k in scores]].all(axis=1).groupby(level='config').all()
     return [c for c in ok.index if ok[c]]
+
+# %% ../nbs/13_findings.ipynb #2e442597
+def variants_markdown(ev:dict)->str:
+    "The variants against the CycleGAN at each level on the primary measures, and which hold their advantage, as markdown."
+    vm = variant_means(ev)
+    if vm.empty: return "No variant run is finished yet: `python bench/evidence.py` trains them after *ours* and the CycleGAN."
+    v = variant_verdicts(vm)
+    held = holds_advantage(v)
+    return ("Each configuration minus the CycleGAN trained on the same split (data set 0, seeds 42, 1, 2), against the registered "
+            "truth: mean paired difference [95 % hierarchical bootstrap interval] and the paired t-test's p; for the grain ratio, "
+            "the gain in closeness to 1 (log2 units).\n\n" + v.drop(columns=[c for c in v if c.startswith('beats')]).to_markdown()
+            + "\n\nBeats the CycleGAN on both primary measures, by the rule, at every level from 2.5 mm on: "
+            + (', '.join(held) if held else 'none') + '.')
