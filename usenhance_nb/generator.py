@@ -10,8 +10,8 @@ from torch.nn.utils import parametrize
 from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
-__all__ = ['conv_block', 'init_weights', 'count_params', 'ResBlock', 'Generator', 'unet_depth', 'UNetGenerator',
-           'build_generator']
+__all__ = ['GENERATORS', 'conv_block', 'init_weights', 'count_params', 'ResBlock', 'Generator', 'unet_depth', 'UNetGenerator',
+           'resnet_generator', 'unet_generator', 'build_generator']
 
 # %% ../nbs/03_generator.ipynb #b9954ffc
 def conv_block(cin:int,      # input channels
@@ -159,8 +159,11 @@ class UNetGenerator(nn.Module):
         return x
 
 # %% ../nbs/03_generator.ipynb #9471ea76
+def resnet_generator(cfg)->nn.Module: return Generator(1, 1, cfg.ngf, cfg.n_blocks)  # CycleGAN's two, the ceiling's
+def unet_generator(cfg)->nn.Module: return UNetGenerator(1, 1, cfg.ngf, depth=unet_depth(cfg.crop or cfg.image_size))
+GENERATORS = dict(cyclegan=resnet_generator, supervised=resnet_generator, pix2pix=unet_generator)  # G_H of each model
+
 def build_generator(cfg)->nn.Module:   # cfg: a `usenhance_nb.core.Config`
-    "The enhancing generator G_H of `cfg.model`: the ResNet `Generator` ('cyclegan', 'supervised') or the pix2pix U-Net."
-    if cfg.model in ('cyclegan', 'supervised'): return Generator(1, 1, cfg.ngf, cfg.n_blocks)
-    if cfg.model == 'pix2pix': return UNetGenerator(1, 1, cfg.ngf, depth=unet_depth(cfg.crop or cfg.image_size))
-    raise ValueError(f"unknown model {cfg.model!r}; use 'cyclegan', 'supervised' or 'pix2pix'")
+    "The enhancing generator G_H of `cfg.model`, from `GENERATORS` (08's `register_model` adds a new model's there)."
+    if cfg.model not in GENERATORS: raise ValueError(f"unknown model {cfg.model!r}; use one of {tuple(GENERATORS)}")
+    return GENERATORS[cfg.model](cfg)
