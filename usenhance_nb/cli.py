@@ -7,21 +7,18 @@ from __future__ import annotations
 import ast, dataclasses, errno, os, sys
 from functools import wraps
 from pathlib import Path
-import torch
 from fastcore.script import call_parse, is_cli, Param, store_true
 
-from .core import Config, ConfigError, PRESETS, VARIANTS, default_device, get_config
-from .files import DataError, ImageError, NoSpaceError
-from .data import REGISTERED
-from .checkpoint import CheckpointError, autocast, load_generator
+from .core import Config, ConfigError, TUPLE_FIELDS, check_side, get_config, parse_device
+from .files import REGISTERED, DataError, UserError
 from .simulate import HANDHELD, HIGH_END, OTHER_DEVICES, as_misregistration, write_dataset
-from .trainer import Trainer, DivergenceError, GPUMemoryError, RunFolderError, RUN_FILES, FIGURES
+from .trainer import Trainer, RUN_FILES, FIGURES, autocast
 from .evaluate import REFERENCES, evaluate_runs, summarize
 from .enhance import EnhanceReport, check_tiling, enhance_paths, list_inputs
 
 # %% auto #0
-__all__ = ['PACKAGE_ERRORS', 'FILE_ERRORS', 'UNPAIRED_HELP', 'SPLITS', 'parse_overrides', 'is_user_error', 'debug_requested',
-           'command', 'usenhance_simulate', 'check_unpaired', 'usenhance_train', 'parse_checkpoints', 'usenhance_eval',
+__all__ = ['FILE_ERRORS', 'UNPAIRED_HELP', 'SPLITS', 'parse_overrides', 'is_user_error', 'debug_requested', 'command',
+           'usenhance_simulate', 'check_unpaired', 'usenhance_train', 'parse_checkpoints', 'usenhance_eval',
            'enhance_checked', 'usenhance_enhance', 'usenhance_demo']
 
 # %% ../nbs/A8_cli.ipynb #f5d685c3
@@ -34,7 +31,7 @@ def parse_overrides(text:str|None)->dict:
         if '=' not in item: raise ConfigError(f"override {item!r} is not of the form field=value")
         k, v = item.split('=', 1)
         if k not in fields: raise ConfigError(f"unknown config field {k!r}; valid fields: {sorted(fields)}")
-        if k in ('organs', 'betas'): out[k] = tuple(_literal(x) for x in v.split(',')) if v != 'None' else None
+        if k in TUPLE_FIELDS: out[k] = tuple(_literal(x) for x in v.split(',')) if v != 'None' else None
         else: out[k] = _literal(v)
     return out
 
@@ -43,30 +40,33 @@ def _literal(v:str):
     except (ValueError, SyntaxError): return v
 
 # %% ../nbs/A8_cli.ipynb #c026350e
-PACKAGE_ERRORS = (ConfigError, DataError, ImageError, CheckpointError, RunFolderError, DivergenceError, GPUMemoryError,
-                  NoSpaceError)
 FILE_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 def is_user_error(e:BaseException)->bool:
-    "Whether `e`'s message is meant for the user (see above), rather than a bug's."
-    if isinstance(e, PACKAGE_ERRORS + FILE_ERRORS): return True
-    if isinstance(e, OSError) and e.errno == errno.ENOSPC: return True
-    if isinstance(e, ValueError):  # one the package raised itself, not one from deep inside a library
-        tb = e.__traceback__
-        while tb is not None and tb.tb_next is not None: tb = tb.tb_next
-        return tb is not None and Path(tb.tb_frame.f_code.co_filename).parent.name == 'usenhance_nb'
-    return False
+    "Whether `e`'s message is meant for the user, by its type: a `UserError`, or the system's answer about a file."
+    if isinstance(e, (UserError,) + FILE_ERRORS): return True
+    return isinstance(e, OSError) and e.errno == errno.ENOSPC   # a full disk, whoever was writing
 
 def debug_requested()->bool:
     "Whether the environment asks for tracebacks (USENHANCE_DEBUG set to anything but '', 0, false or no)."
     return os.environ.get('USENHANCE_DEBUG', '').strip().lower() not in ('', '0', 'false', 'no')
 
+def _interrupted(e:KeyboardInterrupt, func)->str:
+    "The one line Ctrl-C prints: the message the interrupted code gave, else how to go on."
+    if str(e): return str(e)
+    if func.__name__ == 'usenhance_train': return "interrupted: run the same command with --resume to continue the run"
+    return "interrupted: run the same command again (finished runs and files are kept)"
+
 def command(func):
-    "fastcore's `call_parse`; run from the console, a user error prints `error: <message>` and exits with status 2."
+    "fastcore's `call_parse`; from the console, a user error prints `error: <message>` (status 2), Ctrl-C one line (130)."
     @wraps(func)
     def run(*args, **kwargs):
         if not is_cli(cli): return func(*args, **kwargs)  # not this command run from the console: errors propagate
         try: return func(*args, **kwargs)
+        except KeyboardInterrupt as e:
+            if kwargs.get('debug') or debug_requested(): raise
+            print(_interrupted(e, func), file=sys.stderr)
+            raise SystemExit(130) from None   # 128 + SIGINT, as a shell reports it
         except Exception as e:
             if not is_user_error(e) or kwargs.get('debug') or debug_requested(): raise
             print(f"error: {e}", file=sys.stderr)
@@ -90,16 +90,18 @@ def usenhance_simulate(out:str,                        # folder to write (USEnha
                        misreg:str='cross-device',      # motion between the two scans: none, small, cross-device or large
                        scale:float=1.0,                # multiply the level's motion and speckle decorrelation by this
                        other_devices:store_true=False, # simulate the second pair of devices (OTHER_DEVICES) instead
+                       overwrite:store_true=False,     # replace the images of a data set already in OUT (else: refuse)
                        debug:store_true=False,         # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                       ):
     "Write synthetic paired ultrasound phantoms in the layout of the USEnhance challenge data."
     bad = [f"{k}={v!r}: must be {what}" for k, v, ok, what in (
-        ('n_per_organ', n_per_organ, n_per_organ >= 1, '>= 1'), ('n_test', n_test, n_test >= 0, '>= 0'),
-        ('size', size, size >= 8 and size % 4 == 0, 'a multiple of 4 and at least 8')) if not ok]
+        ('n_per_organ', n_per_organ, n_per_organ >= 1, '>= 1'), ('n_test', n_test, n_test >= 0, '>= 0')) if not ok]
+    try: check_side(size, 'size')
+    except ConfigError as e: bad.append(str(e))
     if bad: raise ConfigError('; '.join(bad))
     m = as_misregistration(misreg).scaled(scale)
     root = write_dataset(out, n_per_organ=n_per_organ, size=size, seed=seed, n_test=n_test, misreg=m,
-                         devices=OTHER_DEVICES if other_devices else (HIGH_END, HANDHELD))
+                         devices=OTHER_DEVICES if other_devices else (HIGH_END, HANDHELD), overwrite=overwrite)
     print(f"wrote {n_per_organ * 5} pairs to {Path(root)/'train_datasets'} (misregistration {misreg!r} x {scale}: "
           f"shifts up to {m.shift_mm:.2f} mm, rotations up to {m.rot_deg:.1f} degrees), with the registered "
           f"high-quality references in <organ>/{REGISTERED}/ for evaluation")
@@ -134,6 +136,7 @@ def usenhance_train(data:Param("data folder in the USEnhance layout (real or syn
                    ):
     "Train one configuration; an interrupted run continues with --resume; on N GPUs: torchrun --nproc_per_node N $(which usenhance_train) ..."
     if out is None: raise ConfigError("give the run folder OUT: usenhance_train DATA OUT, or usenhance_train OUT --low L --high H")
+    device = parse_device(device) if device is not None else None   # None: the Trainer picks (under torchrun: its GPU)
     _reuse_freed_memory()
     over = parse_overrides(set)
     if epochs is not None: over['epochs'] = epochs
@@ -188,6 +191,7 @@ def usenhance_eval(checkpoints:Param("checkpoints: paths, or name=path to choose
                   ):
     "Table-2-shaped metrics (LNCC, SSIM, PSNR) of checkpoints and baselines on one split of a data folder."
     if split not in SPLITS: raise ConfigError(f"split={split!r}: choose one of {SPLITS}")
+    device = parse_device(device)
     _reuse_freed_memory()
     ckpts = parse_checkpoints(checkpoints)
     rows = evaluate_runs(ckpts, data, split, out, win=win, baselines=not no_baselines, device=device)
@@ -217,7 +221,7 @@ def enhance_checked(checkpoint,                  # a run's last.pt or best.pt, o
         raise ConfigError(f"batch_size={batch_size!r}: must be a whole number >= 1")
     _scale_arg('mm_per_px', mm_per_px); _scale_arg('model_mm_per_px', model_mm_per_px)
     if not Path(src).exists(): raise DataError(f"{src}: no such file or folder")
-    device = torch.device(device) if device is not None else default_device()
+    device = parse_device(device)
     amp = device.type == 'cuda' if amp is None else amp
     if winograd is None: winograd = device.type == 'cpu'
     def prepare(g):
@@ -269,6 +273,7 @@ def usenhance_demo(out:str='runs/demo',                # output folder
                    debug:store_true=False,             # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                   ):
     "Simulate paired phantoms, train, evaluate against the baselines; write figure and table to OUT."
+    device = parse_device(device)
     _reuse_freed_memory()
     out = Path(out)
     data = out/'data'

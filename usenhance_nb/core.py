@@ -5,7 +5,7 @@
 # %% ../nbs/A1_core.ipynb #941859e4
 from __future__ import annotations
 import dataclasses, json, math
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
 import torch

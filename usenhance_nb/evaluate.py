@@ -4,7 +4,6 @@
 
 # %% ../nbs/11_evaluate.ipynb #c3d7b1a6
 from __future__ import annotations
-import json
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ from .data import IDEAL, Pair, PairedDataset, first_per_organ, get_splits, regis
 from .files import read_gray
 from .metrics import image_metrics, read_regions, region_metrics, speckle_grain, fov_mask
 from .checkpoint import load_checkpoint, load_generator
-from .stats import SCORES, PRIMARY, beats, fmt_pm, oriented, seed_means   # appendix A11_stats
+from .stats import SCORES, PRIMARY, beats, fmt_pm, oriented   # appendix A11_stats
 
 # %% auto #0
 __all__ = ['REFERENCES', 'IDEAL_ENHANCER', 'BLURRED_TRUTH', 'BLUR_MM', 'ACQUIRED', 'TRUTH', 'FLOOR', 'CEILING', 'NOT_LEARNED',

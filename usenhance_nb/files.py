@@ -12,9 +12,9 @@ from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS', 'OUTSIDE', 'BAND', 'ZENODO_RECORD',
-           'UserError', 'ImageError', 'DataError', 'read_gray', 'NoSpaceError', 'NotWritableError', 'no_space_error',
-           'atomic_write', 'write_gray', 'visible', 'png_files', 'list_images', 'read_pair', 'read_header',
-           'check_pairs', 'download_usenhance']
+           'UserError', 'ImageError', 'DataError', 'open_image', 'read_gray', 'NoSpaceError', 'NotWritableError',
+           'no_space_error', 'atomic_write', 'write_gray', 'visible', 'png_files', 'list_images', 'read_pair',
+           'read_header', 'check_pairs', 'download_usenhance']
 
 # %% ../nbs/A2_files.ipynb #078ed88b
 class UserError(Exception):
@@ -50,7 +50,7 @@ def _unreadable(path, e)->str:
     return f"{path}: cannot be read as an image ({e}); the file may be truncated or not an image"
 
 @contextmanager
-def _open_image(path):
+def open_image(path):
     "PIL's `Image.open`; an image too large to decode safely (PIL's decompression-bomb limit) is an `ImageError`."
     with warnings.catch_warnings():
         warnings.simplefilter('error', Image.DecompressionBombWarning)   # over the limit: an error, not a warning
@@ -65,7 +65,7 @@ def read_gray(path)->np.ndarray:
     path = Path(path)
     if not path.is_file(): raise ImageError(f"{path}: no such file")
     try:
-        with _open_image(path) as im:
+        with open_image(path) as im:
             im.load()  # decode now so a truncated file fails here
             mode = im.mode
             if mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
@@ -168,7 +168,7 @@ def read_pair(pair)->tuple[np.ndarray, np.ndarray]:
 def read_header(path)->tuple:
     "((width, height), None) for an image file whose structure verifies, else (None, what is wrong with it)."
     try:
-        with _open_image(path) as im:
+        with open_image(path) as im:
             size, mode = im.size, im.mode
             im.verify()  # reads the whole file and checks its structure (PNG: chunk checksums) without decoding
     except ImageError as e: return None, str(e)

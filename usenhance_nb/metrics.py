@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from scipy.ndimage import gaussian_filter
 from scipy.stats import wasserstein_distance
-from skimage.metrics import structural_similarity, peak_signal_noise_ratio
+from skimage.metrics import structural_similarity
 from pathlib import Path
 from PIL import Image
 from scipy.ndimage import distance_transform_edt

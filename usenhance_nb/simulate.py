@@ -509,43 +509,50 @@ def simulate_details(organ:str,          # one of `ORGANS`
                      misreg:Misregistration|str='cross-device', # motion and speckle decorrelation between the scans
                      devices:tuple=(HIGH_END, HANDHELD), # (high-quality device, low-quality device)
                     )->dict:
-    "Simulate one low/high pair of `organ` and return it with every intermediate step, the registered truth and the ideal enhancer."
+    """Simulate one low/high pair of `organ` and return it with every intermediate step, the registered truth and the
+    ideal enhancer."""
     _check_organ(organ)
-    m, (hd, ld) = as_misregistration(misreg), devices
-    n = max(size, SIM_MIN); p0 = n // 8; pad = _pad(n, m, devices); N, N0 = n + 2 * pad, n + 2 * p0
+    mis, (high_dev, low_dev) = as_misregistration(misreg), devices   # the motion; the two scanners
+    n_sim = max(size, SIM_MIN)                        # pixels per field of view of the simulation
+    margin, pad = n_sim // 8, _pad(n_sim, mis, devices)   # beyond the image: of every scan, and of the tissue
+    side, side0 = n_sim + 2 * pad, n_sim + 2 * margin # the tissue grid, and the grid every scan runs on
     key = [seed, ORGANS.index(organ)]
-    g, ring = np.random.default_rng(key), np.random.default_rng(key + [1])
-    r = _Rand(g)
-    sc = _scene(organ, g, n, pad)                     # the tissue, as far as the handheld may look
-    E, A = sc.E, sc.A
-    s = _field(g, ring, N, N0)
-    noise_h, gain_h = scatterers(g, (N0, N0)), r.u(-1, 1)
-    c0 = slice(pad - p0, pad - p0 + N0)               # every scan runs on the default grid around the image
-    s_h = s[c0, c0]
-    env_h = scan(hd, E[c0, c0], A[c0, c0], s_h, noise_h, n, p0, gain_db=gain_h)
-    co = misalign(g, N0, n, m)
-    cs = co + _f32(pad - p0)                          # the same points, in the coordinates of the larger tissue grid
-    El, Al = warp(E, cs), warp(A, cs)
-    ci = np.clip(np.rint(cs).astype(np.intp), 0, N - 1)
-    rho = r.u(m.rho_min, m.rho_max)
-    sl = decorrelate(s[ci[0], ci[1]], rho, g)
-    env_l = scan(ld, El, Al, sl, scatterers(g, (N0, N0)), n, p0, gain_db=r.u(-2, 2), tgc_err_db=r.u(-6, 3))
+    rng, ring_rng = np.random.default_rng(key), np.random.default_rng(key + [1])
+    rand = _Rand(rng)
+    scene = _scene(organ, rng, n_sim, pad)            # the tissue, as far as the handheld may look
+    echo, atten = scene.E, scene.A                    # echogenicity and attenuation of the tissue
+    scat = _field(rng, ring_rng, side, side0)
+    noise_h, gain_h = scatterers(rng, (side0, side0)), rand.u(-1, 1)
+    inner = slice(pad - margin, pad - margin + side0) # every scan runs on the default grid around the image
+    s_h = scat[inner, inner]
+    env_h = scan(high_dev, echo[inner, inner], atten[inner, inner], s_h, noise_h, n_sim, margin, gain_db=gain_h)
+    coords = misalign(rng, side0, n_sim, mis)
+    coords_t = coords + _f32(pad - margin)            # the same points, in the coordinates of the larger tissue grid
+    echo_l, atten_l = warp(echo, coords_t), warp(atten, coords_t)   # the tissue the handheld saw
+    idx = np.clip(np.rint(coords_t).astype(np.intp), 0, side - 1)
+    rho = rand.u(mis.rho_min, mis.rho_max)
+    scat_l = decorrelate(scat[idx[0], idx[1]], rho, rng)
+    env_l = scan(low_dev, echo_l, atten_l, scat_l, scatterers(rng, (side0, side0)), n_sim, margin, gain_db=rand.u(-2, 2),
+                 tgc_err_db=rand.u(-6, 3))
     # the registered truth: the high-end device, same gain and receiver, scanning the tissue and scatterers the handheld saw
-    env_r = scan(hd, El, Al, sl, noise_h, n, p0, gain_db=gain_h)
+    env_r = scan(high_dev, echo_l, atten_l, scat_l, noise_h, n_sim, margin, gain_db=gain_h)
     # the ideal enhancer: the high-end device scanning that tissue with scatterers of its own (its own speckle);
     # a generator of its own, so that adding it changed no other image
-    env_i = scan(hd, El, Al, scatter_field(np.random.default_rng(key + [2]), (N0, N0)), noise_h, n, p0, gain_db=gain_h)
-    v = (slice(p0, p0 + n),) * 2
+    own = scatter_field(np.random.default_rng(key + [2]), (side0, side0))
+    env_i = scan(high_dev, echo_l, atten_l, own, noise_h, n_sim, margin, gain_db=gain_h)
+    view = (slice(margin, margin + n_sim),) * 2
     fov = field_of_view(PROBES[organ], size)
-    high, reg, ideal = (_display(e[v], hd, n, size, fov) for e in (env_h, env_r, env_i))
-    low = _display(env_l[v], ld, n, size, fov)
-    ident = np.arange(N0, dtype=_f32)
-    flow = (co - np.stack(np.meshgrid(ident, ident, indexing='ij')))[(slice(None),) + v]
-    regions = region_map(sc.parts, ci[(slice(None),) + v], size, fov)   # after every random draw: the images do not depend on it
+    high, reg, ideal = (_display(e[view], high_dev, n_sim, size, fov) for e in (env_h, env_r, env_i))
+    low = _display(env_l[view], low_dev, n_sim, size, fov)
+    ident = np.arange(side0, dtype=_f32)
+    flow = (coords - np.stack(np.meshgrid(ident, ident, indexing='ij')))[(slice(None),) + view]
+    # after every random draw, so the images do not depend on it
+    regions = region_map(scene.parts, idx[(slice(None),) + view], size, fov)
     return dict(low=low, high=high, registered=reg, ideal=ideal, regions=regions, fov=fov,
-                echo_high=E[c0, c0][v], echo_low=El[v], scat_high=echoes(s_h, hd.f0, FOV_MM / n, p0)[v],
-                scat_low=echoes(sl, ld.f0, FOV_MM / n, p0)[v], env_high=env_h[v], env_low=env_l[v],
-                env_registered=env_r[v], env_ideal=env_i[v], flow=flow, rho=rho, misreg=m, pad=pad)
+                echo_high=echo[inner, inner][view], echo_low=echo_l[view],
+                scat_high=echoes(s_h, high_dev.f0, FOV_MM / n_sim, margin)[view],
+                scat_low=echoes(scat_l, low_dev.f0, FOV_MM / n_sim, margin)[view], env_high=env_h[view], env_low=env_l[view],
+                env_registered=env_r[view], env_ideal=env_i[view], flow=flow, rho=rho, misreg=mis, pad=pad)
 
 def simulate_pair(organ:str,    # one of `ORGANS`
                   seed:int,     # same seed, same pair
