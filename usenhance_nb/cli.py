@@ -58,7 +58,8 @@ def _interrupted(e:KeyboardInterrupt, func)->str:
     return "interrupted: run the same command again (finished runs and files are kept)"
 
 def command(func):
-    "fastcore's `call_parse`; from the console, a user error prints `error: <message>` (status 2), Ctrl-C one line (130)."
+    """fastcore's `call_parse`; from the console, a user error prints `error: <message>` (status 2), Ctrl-C one line
+    (130)."""
     @wraps(func)
     def run(*args, **kwargs):
         if not is_cli(cli): return func(*args, **kwargs)  # not this command run from the console: errors propagate
@@ -76,7 +77,8 @@ def command(func):
 
 # %% ../nbs/A8_cli.ipynb #3d9b8de9
 def _reuse_freed_memory():
-    "Let this process keep freed memory for its next big tensors (appendix `A7_winograd`; imported only when a command runs)."
+    """Let this process keep freed memory for its next big tensors (appendix `A7_winograd`; imported only when a command
+    runs)."""
     from usenhance_nb.winograd import reuse_freed_memory
     reuse_freed_memory()
 
@@ -114,7 +116,8 @@ UNPAIRED_HELP = ("two folders of PNG images, one device each, not paired (DICOM 
 
 def check_unpaired(data, low, high)->tuple[list, list]:
     "The files of `--low` and `--high`; a `ConfigError` when they are not given as a pair, or with DATA."
-    if data: raise ConfigError("give either DATA (paired images in the USEnhance layout) or --low and --high (two unpaired "
+    if data: raise ConfigError("give either DATA (paired images in the USEnhance layout) or --low and --high (two "
+                               "unpaired "
                                "folders), not both")
     if not (low and high): raise ConfigError(f"--low and --high go together: {UNPAIRED_HELP}")
     return list_inputs(low)[0], list_inputs(high)[0]
@@ -130,12 +133,16 @@ def usenhance_train(data:Param("data folder in the USEnhance layout (real or syn
                     resume:store_true=False,           # continue the run in OUT (from OUT/last.pt)
                     overwrite:store_true=False,        # start over in OUT, replacing the run it holds
                     device:str=None,                   # cuda, cpu, ... (default: best available)
-                    low:Param("instead of DATA: a folder of low-quality images; with --high, " + UNPAIRED_HELP, str)=None,
-                    high:Param("instead of DATA: a folder of high-quality images from the other device (see --low)", str)=None,
+                    low:Param("instead of DATA: a folder of low-quality images; with --high, " + UNPAIRED_HELP,
+                              str)=None,
+                    high:Param("instead of DATA: a folder of high-quality images from the other device (see --low)",
+                               str)=None,
                     debug:store_true=False,            # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                    ):
-    "Train one configuration; an interrupted run continues with --resume; on N GPUs: torchrun --nproc_per_node N $(which usenhance_train) ..."
-    if out is None: raise ConfigError("give the run folder OUT: usenhance_train DATA OUT, or usenhance_train OUT --low L --high H")
+    """Train one configuration; an interrupted run continues with --resume; on N GPUs: torchrun --nproc_per_node N
+    $(which usenhance_train) ..."""
+    if out is None: raise ConfigError("give the run folder OUT: usenhance_train DATA OUT, or usenhance_train OUT --low "
+                                      "L --high H")
     device = parse_device(device) if device is not None else None   # None: the Trainer picks (under torchrun: its GPU)
     _reuse_freed_memory()
     over = parse_overrides(set)
@@ -145,10 +152,12 @@ def usenhance_train(data:Param("data folder in the USEnhance layout (real or syn
         check_unpaired(data, low, high)
         if 'perceptual' not in over and cfg.perceptual in ('both', 'translation'):   # those compare with a partner
             cfg = get_config(preset, variant, **over, perceptual='self')
-            print(f"unpaired folders: perceptual='self' (each image against its own translation) instead of {variant}'s "
+            print("unpaired folders: perceptual='self' (each image against its own translation) instead of "
+                  f"{variant}'s "
                   "pairwise terms")
         tr = Trainer(cfg, (low, high), out, device=device, resume=resume, overwrite=overwrite)
-    elif data is None: raise ConfigError("give the data: usenhance_train DATA OUT (pairs), or usenhance_train OUT --low L --high H")
+    elif data is None: raise ConfigError("give the data: usenhance_train DATA OUT (pairs), or usenhance_train OUT "
+                                         "--low L --high H")
     else: tr = Trainer(cfg, data, out, device=device, resume=resume, overwrite=overwrite)
     try: tr.fit()
     finally: tr.close()  # under torchrun: leave the process group, even after an error
@@ -161,11 +170,13 @@ def usenhance_train(data:Param("data folder in the USEnhance layout (real or syn
 SPLITS = ('test', 'valid', 'train')
 
 def parse_checkpoints(args:list[str])->dict:
-    "name -> path from `name=path` arguments and bare paths (named after their run folder, or folder/file when that repeats)."
+    """name -> path from `name=path` arguments and bare paths (named after their run folder, or folder/file when that
+    repeats)."""
     items = []
     for a in args:
         name, sep, path = a.partition('=')
-        if Path(a).exists() or not sep or not name or '/' in name or os.sep in name: items.append((None, Path(a)))  # a path, '=' or not
+        # a path, '=' or not
+        if Path(a).exists() or not sep or not name or '/' in name or os.sep in name: items.append((None, Path(a)))
         else: items.append((name, Path(path)))
     given = [n for n, _ in items if n is not None]
     def short(p:Path, k:int)->str: return [p.parent.name or p.stem, f"{p.parent.name}/{p.stem}".lstrip('/'), str(p)][k]
@@ -175,12 +186,14 @@ def parse_checkpoints(args:list[str])->dict:
             k = 0
             while k < 2 and ([short(q, k) for m, q in items if m is None].count(short(p, k)) > 1 or short(p, k) in given): k += 1
             n = short(p, k)
-        if n in out: raise ConfigError(f"two checkpoints are named {n!r} ({out[n]} and {p}); give them names: a=PATH b=PATH")
+        if n in out: raise ConfigError(f"two checkpoints are named {n!r} ({out[n]} and {p}); give them names: a=PATH "
+                                       "b=PATH")
         out[n] = p
     return out
 
 @command
-def usenhance_eval(checkpoints:Param("checkpoints: paths, or name=path to choose the name in the tables", str, nargs='+'),
+def usenhance_eval(checkpoints:Param("checkpoints: paths, or name=path to choose the name in the tables", str,
+                                     nargs='+'),
                    data:str='data/sample',              # data folder in the USEnhance layout
                    split:str='test',                    # test, valid or train
                    out:str='runs/eval',                 # where metrics.csv, table.md and comparison.png go
@@ -196,7 +209,8 @@ def usenhance_eval(checkpoints:Param("checkpoints: paths, or name=path to choose
     ckpts = parse_checkpoints(checkpoints)
     rows = evaluate_runs(ckpts, data, split, out, win=win, baselines=not no_baselines, device=device)
     print(summarize(rows).to_markdown())
-    print(f"\nper-image metrics: {Path(out)/'metrics.csv'}; tables: {Path(out)/'table.md'}; figure: {Path(out)/'comparison.png'}")
+    print(f"\nper-image metrics: {Path(out)/'metrics.csv'}; tables: {Path(out)/'table.md'}; figure: "
+          f"{Path(out)/'comparison.png'}")
 
 # %% ../nbs/A8_cli.ipynb #9eadc9fa
 def _scale_arg(name:str, v)->None:
@@ -216,7 +230,8 @@ def enhance_checked(checkpoint,                  # a run's last.pt or best.pt, o
                     assume_model_scale:bool=False, # inputs of unknown scale taken to be at the model's scale
                     model_mm_per_px:float|None=None, # the model's scale, for a checkpoint that does not record it
                    )->EnhanceReport:             # what was written, skipped, ignored, assumed, and found unusual
-    "`enhance_paths` as a command runs it: arguments checked first, the best device, mixed precision on a GPU, the fast CPU generator."
+    """`enhance_paths` as a command runs it: arguments checked first, the best device, mixed precision on a GPU, the
+    fast CPU generator."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size={batch_size!r}: must be a whole number >= 1")
     _scale_arg('mm_per_px', mm_per_px); _scale_arg('model_mm_per_px', model_mm_per_px)
@@ -227,10 +242,12 @@ def enhance_checked(checkpoint,                  # a run's last.pt or best.pt, o
     def prepare(g):
         check_tiling(g, tile)
         if not winograd: return g
-        from usenhance_nb.winograd import winograd_generator   # here: only this fast CPU path needs the appendix's module
+        # here: only this fast CPU path needs the appendix's module
+        from usenhance_nb.winograd import winograd_generator
         return winograd_generator(g)
     with autocast(device, amp):
-        return enhance_paths(checkpoint, src, out_dir, mm_per_px, assume_model_scale, tile, batch_size, device, skip_bad,
+        return enhance_paths(checkpoint, src, out_dir, mm_per_px, assume_model_scale, tile, batch_size, device,
+                             skip_bad,
                              model_mm_per_px, prepare)
 
 # %% ../nbs/A8_cli.ipynb #f03d912a
@@ -248,9 +265,11 @@ def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best
                       skip_bad:store_true=False,       # skip files that cannot be read (listed on stderr) instead of stopping
                       debug:store_true=False,          # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                      ):
-    "Enhance ultrasound scans in millimetres: each imaging region at the model's scale; only its grey pixels change. DICOM and PNG in; PNG, and a derived DICOM, out."
+    """Enhance ultrasound scans in millimetres: each imaging region at the model's scale; only its grey pixels change.
+    DICOM and PNG in; PNG, and a derived DICOM, out."""
     _reuse_freed_memory()
-    rep = enhance_checked(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile, winograd=False if direct else None,
+    rep = enhance_checked(checkpoint, src, out, device=device, batch_size=batch_size, tile=tile,
+                          winograd=False if direct else None,
                           skip_bad=skip_bad, mm_per_px=mm_per_px, assume_model_scale=assume_model_scale,
                           model_mm_per_px=model_mm_per_px)
     if rep.ignored: print(rep.ignored_line(), file=sys.stderr)

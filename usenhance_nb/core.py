@@ -140,7 +140,8 @@ class Config:
         "Read a config written by `save`; unknown keys are an error, not silently dropped."
         d = json.loads(Path(path).read_text())
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown: raise ConfigError(f"{path}: unknown config keys {sorted(unknown)}; it was written by another version "
+        if unknown: raise ConfigError(f"{path}: unknown config keys {sorted(unknown)}; it was written by another "
+                                      "version "
                                       "of this package: remove them, or use that version")
         return cls(**as_tuples(d))
 
@@ -158,7 +159,8 @@ PRESETS = {
     'colab': dict(n_blocks=9, batch_size=8, epochs=30, step_size=10, **TEACHING_LOSS),
     # a narrow, shallow generator on 64x64 patches cropped from the images at their own resolution (shrinking them would
     # erase the difference in speckle grain between the devices): visibly improves the synthetic data on 2 CPU cores in minutes
-    'cpu': dict(image_size=256, crop=64, ngf=16, ndf=16, n_blocks=3, batch_size=8, epochs=12, step_size=6, **TEACHING_LOSS),
+    'cpu': dict(image_size=256, crop=64, ngf=16, ndf=16, n_blocks=3, batch_size=8, epochs=12, step_size=6,
+                **TEACHING_LOSS),
     # the tiny configuration of the notebook tests
     'smoke': dict(image_size=32, ngf=8, ndf=8, n_blocks=1, batch_size=2, epochs=1, step_size=1, max_pairs=4),
 }
@@ -210,8 +212,10 @@ CHOICES = dict(model=('cyclegan', 'pix2pix', 'supervised'),  # text fields that 
                perceptual_kind=('lpips', 'contextual', 'cobi', 'dists'),   # `distances.KINDS` (A10 checks they agree)
                amp_dtype=('float16', 'bfloat16'))
 
-_KINDS = {'int': (int,), 'float': (int, float), 'bool': (bool,), 'str': (str,), 'tuple': (tuple,), 'None': (type(None),)}
-_WORDS = {'int': 'a whole number', 'float': 'a number', 'bool': 'True or False', 'str': 'text', 'tuple': 'a tuple', 'None': 'None'}
+_KINDS = {'int': (int,), 'float': (int, float), 'bool': (bool,), 'str': (str,), 'tuple': (tuple,),
+          'None': (type(None),)}
+_WORDS = {'int': 'a whole number', 'float': 'a number', 'bool': 'True or False', 'str': 'text', 'tuple': 'a tuple',
+          'None': 'None'}
 
 def _pos(v): return v >= 1
 def _finite(v): return v is None or not isinstance(v, (int, float)) or math.isfinite(v)
@@ -219,19 +223,23 @@ _RULES = {  # field: (test, what the value must be); run only on values of the r
     'image_size': (side_ok, SIDE_RULE), 'crop': (lambda v: v is None or side_ok(v), 'None, or ' + SIDE_RULE),
     'mm_per_px': (lambda v: v is None or 0 < v < math.inf, 'None or > 0'),
     'val_frac': (lambda v: 0 <= v < 1, 'in [0, 1)'), 'test_frac': (lambda v: 0 <= v < 1, 'in [0, 1)'),
-    'seed': (lambda v: v >= 0, '>= 0'), 'num_workers': (lambda v: v >= 0, '>= 0'), 'pool_size': (lambda v: v >= 0, '>= 0'),
+    'seed': (lambda v: v >= 0, '>= 0'), 'num_workers': (lambda v: v >= 0, '>= 0'), 'pool_size': (lambda v: v >= 0,
+                                                                                                 '>= 0'),
     'ngf': (_pos, '>= 1'), 'ndf': (_pos, '>= 1'), 'n_blocks': (lambda v: v >= 0, '>= 0'),
     'epochs': (_pos, '>= 1'), 'batch_size': (_pos, '>= 1'), 'step_size': (_pos, '>= 1'),
     'accum_steps': (_pos, '>= 1'),
     'max_pairs': (lambda v: v is None or v >= 1, '>= 1 or None'),
     'lr_g': (lambda v: 0 < v < math.inf, '> 0'), 'lr_d': (lambda v: 0 < v < math.inf, '> 0'),
     'gamma': (lambda v: 0 < v < math.inf, '> 0'),
-    'betas': (lambda v: len(v) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in v), 'two numbers in [0, 1)'),
+    'betas': (lambda v: len(v) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in v), 'two numbers in '
+              '[0, 1)'),
     'organs': (lambda v: v is None or (len(v) > 0 and all(isinstance(o, str) and o for o in v)), 'organ names or None'),
-    **{k: (lambda v: 0 <= v < math.inf, '>= 0') for k in ('lambda_adv', 'lambda_cycle', 'lambda_id', 'lambda_per', 'lambda_l1')},
+    **{k: (lambda v: 0 <= v < math.inf, '>= 0') for k in ('lambda_adv', 'lambda_cycle', 'lambda_id', 'lambda_per',
+                                                          'lambda_l1')},
     'smooth_at': (_finite, 'a finite number'),
     'perceptual_shift_px': (lambda v: v >= 0, '>= 0'),
-    'perceptual_layers': (lambda v: v is None or (len(v) > 0 and all(isinstance(i, int) and i >= 0 for i in v)), 'None or layer numbers >= 0'),
+    'perceptual_layers': (lambda v: v is None or (len(v) > 0 and all(isinstance(i, int) and i >= 0 for i in v)),
+                          'None or layer numbers >= 0'),
 }
 
 def check_config(cfg:Config)->Config:
@@ -248,9 +256,11 @@ def check_config(cfg:Config)->Config:
         test, what = _RULES.get(f.name, (None, None))
         if test is not None and v is not None and not test(v): problems.append(f"{f.name}={v!r}: must be {what}")
     if not problems and cfg.crop is not None and cfg.crop > cfg.image_size:
-        problems.append(f"crop={cfg.crop}: must be at most image_size={cfg.image_size} (patches are cut from the images)")
+        problems.append(f"crop={cfg.crop}: must be at most image_size={cfg.image_size} (patches are cut from the "
+                        "images)")
     if not problems and cfg.accum_steps > cfg.batch_size:   # a micro-batch holds at least one pair
-        problems.append(f"accum_steps={cfg.accum_steps}: must be at most batch_size={cfg.batch_size} (each micro-batch holds "
+        problems.append(f"accum_steps={cfg.accum_steps}: must be at most batch_size={cfg.batch_size} (each micro-batch "
+                        "holds "
                         "batch_size / accum_steps pairs)")
     if problems: raise ConfigError("invalid config value(s): " + '; '.join(problems))
     return cfg
@@ -281,7 +291,8 @@ def parse_device(device=None,   # 'cuda', 'cuda:1', 'mps', 'cpu', a torch.device
         raise ConfigError(f"device={device!r} is not a device name: use cuda (or cuda:0, cuda:1, ...), mps or cpu, or "
                           f"leave it out for the best one here ({default_device()})") from None
     if d.type in ('cuda', 'mps') and not _have(d.type):
-        raise ConfigError(f"device={device!r}: this machine has no {'CUDA GPU' if d.type == 'cuda' else 'Apple GPU (MPS)'} "
+        raise ConfigError(f"device={device!r}: this machine has no "
+                          f"{'CUDA GPU' if d.type == 'cuda' else 'Apple GPU (MPS)'} "
                           f"that PyTorch can use; leave the device out to use the best one here ({default_device()})")
     if d.type == 'cuda' and d.index is not None and d.index >= torch.cuda.device_count():
         raise ConfigError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s), cuda:0 to "
@@ -305,5 +316,6 @@ def config_table(*names:str,                              # `Config` fields to s
     unknown = [n for n in names if n not in fields]
     if unknown: raise ConfigError(f"unknown config fields {unknown}; valid fields: {fields}")
     cfgs, docs = {p: get_config(p, variant) for p in presets}, _field_comments()
-    rows = [{'field': n, **{p: getattr(c, n) for p, c in cfgs.items()}, 'meaning': docs.get(n, '')} for n in names or fields]
+    rows = [{'field': n, **{p: getattr(c, n) for p, c in cfgs.items()},
+             'meaning': docs.get(n, '')} for n in names or fields]
     return pd.DataFrame(rows, dtype=object).set_index('field')   # object: 64 stays 64, not 64.0

@@ -13,9 +13,11 @@ from torch.utils.data import Dataset, DataLoader, get_worker_info
 from PIL import Image
 from .core import Config, SIDE_RULE, check_side, side_ok, to_tensor, default_device, show_images
 from .files import DataError, read_gray, read_pair, png_files, visible
-from .files import ORGANS, LOW, HIGH, REGISTERED, IDEAL, DATASET_INFO, REGIONS   # the layout's names (A2_files)
+# the layout's names (A2_files)
+from .files import ORGANS, LOW, HIGH, REGISTERED, IDEAL, DATASET_INFO, REGIONS
 from .simulate import write_dataset   # the sample is simulated (appendix A3_simulate)
-_all_ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS']   # `from usenhance_nb.data import *` names them
+# `from usenhance_nb.data import *` names them
+_all_ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS']
 
 # %% auto #0
 __all__ = ['SAMPLE_DIR', 'sample_dir', 'Pair', 'train_dir', 'find_pairs', 'registered_pairs', 'mm_per_px', 'split_pairs',
@@ -25,7 +27,9 @@ __all__ = ['SAMPLE_DIR', 'sample_dir', 'Pair', 'train_dir', 'find_pairs', 'regis
 # %% ../nbs/02_data.ipynb #7fbbe030
 def _sample_home()->Path:
     "The checkout's `data/sample` when the package is installed from one (`pip install -e`), else a user cache folder."
-    import usenhance_nb  # the package's own location, not the working directory: the same from nbs/, from the repository root, in the doc build
+    # the package's own location, not the working directory: the same from nbs/, from the repository root, in the doc
+    # build
+    import usenhance_nb
     repo = Path(usenhance_nb.__file__).resolve().parents[1]/'data'/'sample'
     if (repo/'train_datasets').is_dir(): return repo
     return Path(os.environ.get('USENHANCE_CACHE', Path.home()/'.cache'/'usenhance_nb'))/'sample'
@@ -33,7 +37,8 @@ def _sample_home()->Path:
 SAMPLE_DIR = _sample_home()  # the small simulated sample that the notebooks and their tests use
 
 def sample_dir()->Path:
-    "`SAMPLE_DIR`, simulated there once first if it is missing: in the user cache folder, never in a checkout or the working directory."
+    """`SAMPLE_DIR`, simulated there once first if it is missing: in the user cache folder, never in a checkout or the
+    working directory."""
     if not (SAMPLE_DIR/'train_datasets').is_dir():
         SAMPLE_DIR.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix='sample.', dir=SAMPLE_DIR.parent))
@@ -70,7 +75,8 @@ def train_dir(root)->Path:
     found = [d for pat in ('*/train_datasets', '*/*/train_datasets') for d in sorted(root.glob(pat))
              if d.is_dir() and all(visible(p) for p in d.relative_to(root).parts)]
     if len(found) == 1: return found[0]
-    if found: raise DataError(f"{root}: holds several train_datasets/ folders ({', '.join(map(str, found))}); pass the one you mean.")
+    if found: raise DataError(f"{root}: holds several train_datasets/ folders ({', '.join(map(str, found))}); pass the "
+                              "one you mean.")
     raise DataError(f"{root}: has no train_datasets/ folder and no <organ>/{{{LOW},{HIGH}}} folders. Expected "
                     f"root/train_datasets/<organ>/{LOW}/NNNN.png and root/train_datasets/<organ>/{HIGH}/NNNN.png "
                     f"with organs among {ORGANS}.")
@@ -90,18 +96,23 @@ def find_pairs(root,                # folder containing train_datasets/, or trai
         unknown = [o for o in organs if o not in ORGANS and o not in present]
         if unknown: raise DataError(f"unknown organ(s) {unknown}; choose among {ORGANS} (folders in {tdir}: {present})")
         missing = [o for o in organs if o not in present]
-        if missing: raise DataError(f"{tdir}: no folder for organ(s) {missing} (found {present}); drop them from `organs`.")
+        if missing: raise DataError(f"{tdir}: no folder for organ(s) {missing} (found {present}); drop them from "
+                                    "`organs`.")
     pairs, problems = [], []
     for organ in (sorted(set(organs)) if organs is not None else present):
         d = tdir/organ
         for sub in (LOW, HIGH):
-            if not (d/sub).is_dir(): raise DataError(f"{d/sub}: missing; every organ folder needs both {LOW}/ and {HIGH}/.")
+            if not (d/sub).is_dir(): raise DataError(f"{d/sub}: missing; every organ folder needs both {LOW}/ and "
+                                                     f"{HIGH}/.")
         lows, highs = {p.name: p for p in png_files(d/LOW)}, {p.name: p for p in png_files(d/HIGH)}
         if not lows and not highs:
-            raise DataError(f"{d}: {LOW}/ and {HIGH}/ hold no PNG files; copy the images there or leave `{organ}` out of `organs`.")
+            raise DataError(f"{d}: {LOW}/ and {HIGH}/ hold no PNG files; copy the images there or leave `{organ}` out "
+                            "of `organs`.")
         only_low, only_high = sorted(set(lows) - set(highs)), sorted(set(highs) - set(lows))
-        if only_low:  problems.append(f"{d/LOW}: {len(only_low)} image(s) without a partner in {HIGH}/: {_show(only_low)}")
-        if only_high: problems.append(f"{d/HIGH}: {len(only_high)} image(s) without a partner in {LOW}/: {_show(only_high)}")
+        if only_low:  problems.append(f"{d/LOW}: {len(only_low)} image(s) without a partner in {HIGH}/: "
+                                      f"{_show(only_low)}")
+        if only_high: problems.append(f"{d/HIGH}: {len(only_high)} image(s) without a partner in {LOW}/: "
+                                      f"{_show(only_high)}")
         pairs += [Pair(organ, n, lows[n], highs[n]) for n in sorted(set(lows) & set(highs))]
     if problems:
         msg = '\n'.join(problems)
@@ -175,7 +186,8 @@ def _fit(img:np.ndarray, size:int|None, fit:str)->np.ndarray:
     return np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BICUBIC, reducing_gap=None))
 
 class PairedDataset(Dataset):
-    "Low/high image pairs as (1, size, size) float tensors in [-1, 1], optionally cut to a random window and flipped left-right, both images together."
+    """Low/high image pairs as (1, size, size) float tensors in [-1, 1], optionally cut to a random window and flipped
+    left-right, both images together."""
     def __init__(self, pairs,               # list of `Pair`
                  size:int|None=256,         # side of the square output (None: keep each image's own size)
                  augment:bool=False,        # random left-right flips, identical for both images of a pair
@@ -203,7 +215,8 @@ class PairedDataset(Dataset):
         p = self.pairs[i]
         low, high = read_pair(p)   # both readable 8-bit images of the same size, or a DataError naming the pair
         if self.size is None and not all(side_ok(s) for s in low.shape):
-            raise DataError(f"pair {p.organ}/{p.name} ({p.low}, {p.high}): {low.shape[1]}x{low.shape[0]}: each side must be "
+            raise DataError(f"pair {p.organ}/{p.name} ({p.low}, {p.high}): {low.shape[1]}x{low.shape[0]}: each side "
+                            "must be "
                             f"{SIDE_RULE}; pass a `size` to resize, or crop the images.")
         res = _fit(low, self.size, self.fit), _fit(high, self.size, self.fit)
         if self.cache: self._cache[i] = res
@@ -241,7 +254,8 @@ def make_loader(pairs,                 # list of `Pair`
                 device=None,           # where the batches go; pinned memory when CUDA (None: `default_device()`)
                 drop_last:bool=False,  # drop a last, smaller batch
                )->DataLoader:
-    "A DataLoader of (low, high) batches of shape (B, 1, S, S) for `pairs`: S = `cfg.crop` patches when shuffling (training), else `cfg.image_size`."
+    """A DataLoader of (low, high) batches of shape (B, 1, S, S) for `pairs`: S = `cfg.crop` patches when shuffling
+    (training), else `cfg.image_size`."""
     pairs = list(pairs)
     if cfg.max_pairs: pairs = spread(pairs, cfg.max_pairs)
     if augment is None: augment = cfg.hflip and shuffle
@@ -253,7 +267,8 @@ def make_loader(pairs,                 # list of `Pair`
                       worker_init_fn=_seed_worker if nw > 0 else None, persistent_workers=nw > 0)
 
 def get_splits(root, cfg:Config)->dict:
-    "The train/valid/test split of the pairs under `root` (or of `unpaired_pairs(*root)` for a (low, high) folder tuple), as configured by `cfg`."
+    """The train/valid/test split of the pairs under `root` (or of `unpaired_pairs(*root)` for a (low, high) folder
+    tuple), as configured by `cfg`."""
     pairs = unpaired_pairs(*root, seed=cfg.seed) if isinstance(root, (tuple, list)) else find_pairs(root, cfg.organs)
     return split_pairs(pairs, cfg.val_frac, cfg.test_frac, cfg.seed)
 
@@ -274,7 +289,8 @@ def unpaired_pairs(low_dir,         # folder of low-quality images (PNG), any na
     lows, highs = (png_files(Path(d)) if Path(d).is_dir() else None for d in (low_dir, high_dir))
     for d, found in ((low_dir, lows), (high_dir, highs)):
         if found is None: raise DataError(f"{d}: no such folder; pass the folder of one device's images")
-        if not found: raise DataError(f"{d}: holds no PNG images (DICOM files: convert them first, see usenhance_train --help)")
+        if not found: raise DataError(f"{d}: holds no PNG images (DICOM files: convert them first, see usenhance_train "
+                                      "--help)")
     rng = np.random.default_rng([seed, 7])
     order = np.concatenate([rng.permutation(len(highs)) for _ in range(-(-len(lows) // len(highs)))])
     return [Pair('unpaired', p.name, p, highs[j], paired=False) for p, j in zip(lows, order)]

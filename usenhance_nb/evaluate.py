@@ -34,12 +34,14 @@ _REFERENCE_NOTES = {
     'high': "the high-quality image of the pair, not registered with the low-quality input (the only reference real data has)"}
 
 def ideal_pairs(pairs:list[Pair])->list[Pair]|None:
-    "`pairs` with each high-quality image replaced by the ideal enhancer's (`<organ>/high_quality_ideal/<name>`), or None where any is missing."
+    """`pairs` with each high-quality image replaced by the ideal enhancer's (`<organ>/high_quality_ideal/<name>`), or
+    None where any is missing."""
     out = [Pair(p.organ, p.name, p.low, p.high.parent.parent/IDEAL/p.name) for p in pairs]
     return out if all(p.high.is_file() for p in out) else None
 
 def _arrays(pairs:list[Pair], size:int|None)->tuple[list, list]:
-    "The low and high images of `pairs` as uint8 arrays at `size` (the dataset's resizing, no augmentation; None: as written)."
+    """The low and high images of `pairs` as uint8 arrays at `size` (the dataset's resizing, no augmentation; None: as
+    written)."""
     ds = PairedDataset(pairs, size)
     lows, highs = zip(*(ds[i] for i in range(len(ds))))
     return [to_uint8(l[0]) for l in lows], [to_uint8(h[0]) for h in highs]
@@ -48,10 +50,12 @@ def _regions(pairs:list[Pair], size:int|None)->list:
     "Each pair's region map at `size` x `size` (nearest neighbour; None: as written), or None where it has none."
     rs = map(read_regions, pairs)
     if size is None: return list(rs)
-    return [None if r is None else r[np.ix_(np.arange(size) * r.shape[0] // size, np.arange(size) * r.shape[1] // size)] for r in rs]
+    return [None if r is None else r[np.ix_(np.arange(size) * r.shape[0] // size,
+                                            np.arange(size) * r.shape[1] // size)] for r in rs]
 
 def pixel_mm(pairs:list[Pair], size:int|None)->float|None:
-    "Millimetres per pixel of `pairs`' images brought to `size` (from their data set's dataset.json, `mm_per_px`), or None where it does not say."
+    """Millimetres per pixel of `pairs`' images brought to `size` (from their data set's dataset.json, `mm_per_px`), or
+    None where it does not say."""
     mm = mm_per_px(Path(pairs[0].low).parent) if pairs else None
     if mm is None or size is None: return mm
     return mm * read_gray(pairs[0].low).shape[1] / size
@@ -60,11 +64,13 @@ def _grain(img, reg, mm)->float:
     return speckle_grain(img, reg, mm)['grain_mm'] if reg is not None else np.nan
 
 def _rows(name, reference, pairs, outputs, targets, win:int, extra=None, masks=None, mm=None)->list[dict]:
-    return [dict(config=name, reference=reference, organ=p.organ, image=p.name, **image_metrics(o, t, win=win, mask=m, pixel_mm=mm), **e)
+    return [dict(config=name, reference=reference, organ=p.organ, image=p.name,
+                 **image_metrics(o, t, win=win, mask=m, pixel_mm=mm), **e)
             for p, o, t, e, m in zip(pairs, outputs, targets, extra or [{}] * len(pairs), masks or [None] * len(pairs))]
 
 def score_outputs(outs:list, pairs:list[Pair], size:int|None, name:str, win:int=9, registered:bool=True)->list[dict]:
-    "Score `outs` (uint8 images, one per pair, in the low images' geometry at `size`) as configuration `name`: one row per pair and reference (registered where the data has it, unless `registered=False`; then high)."
+    """Score `outs` (uint8 images, one per pair, in the low images' geometry at `size`) as configuration `name`: one row
+    per pair and reference (registered where the data has it, unless `registered=False`; then high)."""
     _, highs = _arrays(pairs, size)
     reg = registered_pairs(pairs) if registered else None
     truth = _arrays(reg, size)[1] if reg is not None else None
@@ -82,7 +88,8 @@ def score_outputs(outs:list, pairs:list[Pair], size:int|None, name:str, win:int=
     return [r for ref, ts in targets.items() for r in _rows(name, ref, pairs, outs, ts, win, extra, masks, mm)]
 
 def evaluate_method(fn, pairs:list[Pair], size:int|None, name:str, win:int=9, registered:bool=True)->list[dict]:
-    "Scores of `fn` (uint8 image -> uint8 image) on the low images of `pairs` at `size`, one row per pair and reference: the registered image (where the data has one, unless `registered=False`), then high."
+    """Scores of `fn` (uint8 image -> uint8 image) on the low images of `pairs` at `size`, one row per pair and
+    reference: the registered image (where the data has one, unless `registered=False`), then high."""
     lows, _ = _arrays(pairs, size)
     return score_outputs([fn(l) for l in progress_bar(lows, leave=False)], pairs, size, name, win, registered)
 
@@ -101,7 +108,8 @@ def nlm_filter(img:np.ndarray, h:float)->np.ndarray:
 
 def tune_nlm(pairs:list[Pair], size:int, hs=(0.02, 0.05, 0.08, 0.12, 0.18), win:int=9)->float:
     "The `h` of `hs` with the best mean SSIM against high on `pairs` (use the validation split)."
-    scores = {h: np.mean([r['ssim'] for r in evaluate_method(lambda x: nlm_filter(x, h), pairs, size, 'nlm', win, registered=False)])
+    scores = {h: np.mean([r['ssim'] for r in evaluate_method(lambda x: nlm_filter(x, h), pairs, size, 'nlm', win,
+                                                             registered=False)])
               for h in hs}
     return max(scores, key=scores.get)
 
@@ -110,11 +118,13 @@ def _reference(available, reference:str|None)->str:
     "`reference`, or 'registered' when available else 'high'; an error if it is not available."
     reference = reference or ('registered' if 'registered' in available else 'high')
     if reference not in available:
-        raise ValueError(f"no scores against {reference!r} here (available: {sorted(available)}); only simulated data has a registered reference")
+        raise ValueError(f"no scores against {reference!r} here (available: {sorted(available)}); only simulated data "
+                         "has a registered reference")
     return reference
 
 def comparison_figure(methods:dict, pairs:list[Pair], size:int, per_organ:int=1, win:int=9, reference:str|None=None):
-    "Rows: the first `per_organ` of `pairs` per organ; columns: each of `methods` (name -> uint8 image function), then the reference ('registered' where the data has it, or 'high')."
+    """Rows: the first `per_organ` of `pairs` per organ; columns: each of `methods` (name -> uint8 image function), then
+    the reference ('registered' where the data has it, or 'high')."""
     chosen = first_per_organ(pairs, per_organ)
     reg = registered_pairs(chosen)
     reference = _reference({'high'} | ({'registered'} if reg is not None else set()), reference)
@@ -124,7 +134,9 @@ def comparison_figure(methods:dict, pairs:list[Pair], size:int, per_organ:int=1,
     for p, low, high in zip(chosen, lows, highs):
         for name, fn in methods.items():
             out = fn(low); m = image_metrics(out, high, win=win)
-            imgs.append(out); titles.append(f"{p.organ}: {name}\nSSIM {m['ssim']:.3f}  PSNR {m['psnr']:.1f}\ntexture dist. {m['texture']:.2f}")
+            imgs.append(out)
+            titles.append(f"{p.organ}: {name}\nSSIM {m['ssim']:.3f}  PSNR {m['psnr']:.1f}\ntexture dist. "
+                          f"{m['texture']:.2f}")
         imgs.append(high); titles.append(f"{p.organ}: {REFERENCES[reference]}")
     return show_images(imgs, titles, ncols=len(methods) + 1, size=2.6)
 
@@ -139,14 +151,18 @@ def blur_truth(img:np.ndarray, mm:float|None, blur_mm:float=BLUR_MM)->np.ndarray
     return np.clip(gaussian_filter(img.astype(np.float64), s), 0, 255).round().astype(np.uint8)
 
 def oracle_rows(pairs:list[Pair], size:int|None, win:int=9)->list[dict]:
-    "Rows of the acquired image and the registered truth's own measures, and of the ideal enhancer and the blurred truth scored like methods; [] without a registered truth."
+    """Rows of the acquired image and the registered truth's own measures, and of the ideal enhancer and the blurred
+    truth scored like methods; [] without a registered truth."""
     reg = registered_pairs(pairs)
     if reg is None: return []
     truth, regions, mm = _arrays(reg, size)[1], _regions(pairs, size), pixel_mm(pairs, size)
-    rows = _rows(ACQUIRED, 'registered', pairs, _arrays(pairs, size)[1], truth, win, masks=[fov_mask(r) for r in regions], mm=mm)
-    rows += [dict(config=TRUTH, reference='registered', organ=p.organ, image=p.name, **region_metrics(t, r), grain_mm=_grain(t, r, mm) if mm else np.nan, grain_ratio=1.0)
+    rows = _rows(ACQUIRED, 'registered', pairs, _arrays(pairs, size)[1], truth, win,
+                 masks=[fov_mask(r) for r in regions], mm=mm)
+    rows += [dict(config=TRUTH, reference='registered', organ=p.organ, image=p.name, **region_metrics(t, r),
+                  grain_mm=_grain(t, r, mm) if mm else np.nan, grain_ratio=1.0)
              for p, t, r in zip(pairs, truth, regions) if r is not None]
-    if (ideal := ideal_pairs(pairs)) is not None: rows += score_outputs(_arrays(ideal, size)[1], pairs, size, IDEAL_ENHANCER, win)
+    if (ideal := ideal_pairs(pairs)) is not None: rows += score_outputs(_arrays(ideal, size)[1], pairs, size,
+                                                                        IDEAL_ENHANCER, win)
     return rows + score_outputs([blur_truth(t, mm) for t in truth], pairs, size, BLURRED_TRUTH, win)
 
 # %% ../nbs/11_evaluate.ipynb #532e46c8
@@ -165,7 +181,8 @@ def summarize(rows:list[dict],            # per-image rows of `evaluate_method` 
     has_ref = 'reference' in df
     if reference is not None:
         if not has_ref or reference not in set(df['reference']):
-            raise ValueError(f"no rows against {reference!r}; the rows have {sorted(set(df['reference'])) if has_ref else 'no reference'}")
+            raise ValueError(f"no rows against {reference!r}; the rows have "
+                             f"{sorted(set(df['reference'])) if has_ref else 'no reference'}")
         df = df[df['reference'] == reference]
     elif has_ref: df = df.sort_values('reference', key=lambda s: s.map(list(REFERENCES).index), kind='stable')
     keys = (['reference'] if has_ref and reference is None else []) + ['config'] + (['organ'] if by_organ else [])
@@ -180,28 +197,35 @@ def summarize(rows:list[dict],            # per-image rows of `evaluate_method` 
 
 # %% ../nbs/11_evaluate.ipynb #0ec532b0
 def perception_distortion_plot(rows:list[dict], reference:str|None=None, ax=None):
-    "Mean SSIM (x, distortion) against mean texture distance (y, perception) per configuration of `rows`, ± standard errors over images, against `reference`."
+    """Mean SSIM (x, distortion) against mean texture distance (y, perception) per configuration of `rows`, ± standard
+    errors over images, against `reference`."""
     df = pd.DataFrame(rows)
     reference = _reference(set(df['reference']), reference)
     colour = {c: f'C{i % 10}' for i, c in enumerate(dict.fromkeys(df['config']))}   # same colours for every reference
     g = df[df['reference'] == reference].groupby('config', sort=False)[['ssim', 'texture']]
     mean, se = g.mean(), g.sem().fillna(0)
     if ax is None: _, ax = plt.subplots(figsize=(6.5, 5))
-    for c in mean.index: ax.errorbar(*mean.loc[c], xerr=se.loc[c, 'ssim'], yerr=se.loc[c, 'texture'], fmt='o', capsize=3, color=colour[c], label=c)
+    for c in mean.index: ax.errorbar(*mean.loc[c], xerr=se.loc[c, 'ssim'], yerr=se.loc[c, 'texture'], fmt='o',
+                                     capsize=3, color=colour[c], label=c)
     ax.plot([1], [0], marker='*', ms=16, color='k', ls='none', label=f'{REFERENCES[reference]} itself')
-    ax.set_title(f"Perception vs distortion, against {REFERENCES[reference]}\nmean ± standard error over images; best is bottom right", fontsize=10)
-    ax.set(xlabel='SSIM (higher = less distortion)', ylabel='texture distance, grey levels (lower = closer texture)', ylim=(-0.05 * max(1, mean['texture'].max()), None))
+    ax.set_title(f"Perception vs distortion, against {REFERENCES[reference]}\nmean ± standard error over images; best "
+                 "is bottom right", fontsize=10)
+    ax.set(xlabel='SSIM (higher = less distortion)', ylabel='texture distance, grey levels (lower = closer texture)',
+           ylim=(-0.05 * max(1, mean['texture'].max()), None))
     ax.grid(alpha=.3); ax.legend(fontsize=8, loc='upper center', bbox_to_anchor=(0.5, -0.15), ncol=2)
     return ax.figure
 
 # %% ../nbs/11_evaluate.ipynb #7410132a
 def load_methods(checkpoints:dict, data_root, baselines:bool=True, win:int=9, device=None)->tuple[dict, dict, int]:
-    "Methods (name -> uint8 image function) of `checkpoints` (name -> path) and the baselines, the data splits the checkpoints were trained with, and their image size."
+    """Methods (name -> uint8 image function) of `checkpoints` (name -> path) and the baselines, the data splits the
+    checkpoints were trained with, and their image size."""
     if not checkpoints: raise ValueError("no checkpoints given")
-    gens = {name: load_generator(p, torch.device(device) if device is not None else default_device()) for name, p in checkpoints.items()}
+    gens = {name: load_generator(p, torch.device(device) if device is not None else default_device()) for name,
+            p in checkpoints.items()}
     cfgs = [c for _, c in gens.values()]
     if len({(c.seed, c.val_frac, c.test_frac, c.organs) for c in cfgs}) > 1:
-        raise ValueError("the checkpoints were trained on different splits (seed, val_frac, test_frac or organs differ); evaluate them separately")
+        raise ValueError("the checkpoints were trained on different splits (seed, val_frac, test_frac or organs "
+                         "differ); evaluate them separately")
     if len({c.image_size for c in cfgs}) > 1: raise ValueError("the checkpoints were trained at different image sizes")
     splits, size, methods = get_splits(data_root, cfgs[0]), cfgs[0].image_size, {}
     if baselines:
@@ -209,38 +233,47 @@ def load_methods(checkpoints:dict, data_root, baselines:bool=True, win:int=9, de
         methods |= {'low-quality input': lambda x: x, f'non-local means (h={h})': lambda x: nlm_filter(x, h)}
     return methods | {name: generator_fn(g) for name, (g, _) in gens.items()}, splits, size
 
-def evaluate_runs(checkpoints:dict, data_root, split:str='test', out_dir=None, win:int=9, baselines:bool=True, device=None)->list[dict]:
-    "Per-image scores of every checkpoint (name -> path) and the baselines on one split of `data_root`, against each reference it has; with `out_dir`, also the files."
+def evaluate_runs(checkpoints:dict, data_root, split:str='test', out_dir=None, win:int=9, baselines:bool=True,
+                  device=None)->list[dict]:
+    """Per-image scores of every checkpoint (name -> path) and the baselines on one split of `data_root`, against each
+    reference it has; with `out_dir`, also the files."""
     methods, splits, size = load_methods(checkpoints, data_root, baselines, win, device)
     pairs = splits[split]
     if not pairs: raise ValueError(f"the {split!r} split of {data_root} is empty")
     backbones = {name: perceptual_backbone(p) for name, p in checkpoints.items()}
-    rows = oracle_rows(pairs, size, win) if baselines else []      # the acquired image, the truth's own measures, the oracles
+    # the acquired image, the truth's own measures, the oracles
+    rows = oracle_rows(pairs, size, win) if baselines else []
     rows += [r for name, fn in methods.items() for r in evaluate_method(fn, pairs, size, name, win)]
     rows = [dict(r, perceptual=backbones.get(r['config'], NOT_LEARNED)) for r in rows]
     if out_dir is not None:
         write_results(rows, out_dir, split, win, size)
-        for name, fig in (('comparison', comparison_figure(methods, pairs, size, win=win)), ('perception_distortion', perception_distortion_plot(rows))):
+        for name, fig in (('comparison', comparison_figure(methods, pairs, size, win=win)),
+                          ('perception_distortion', perception_distortion_plot(rows))):
             fig.savefig(Path(out_dir)/f'{name}.png', dpi=90, bbox_inches='tight'); plt.close(fig)
     return rows
 
 def write_results(rows:list[dict], out_dir, split:str, win:int, size:int):
-    "metrics.csv (one row per image and reference) and table.md (overall and per-organ tables per reference, with how they were made)."
+    """metrics.csv (one row per image and reference) and table.md (overall and per-organ tables per reference, with how
+    they were made)."""
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     df = pd.DataFrame(rows); df.to_csv(out/'metrics.csv', index=False)
-    md = ["# Results", "", f"{len(df[['organ', 'image']].drop_duplicates())} images of the {split!r} split, 8-bit scale, mean ± std over images, inside the field of view; "
+    md = ["# Results", "", f"{len(df[['organ', 'image']].drop_duplicates())} images of the {split!r} split, 8-bit "
+          "scale, mean ± std over images, inside the field of view; "
           f"the low-passed scores (1 mm), the grain ratio, the texture distance and the region measures are explained in notebook 07_metrics ('{NOT_LEARNED}': a baseline). "
           f"Primary measures: {SCORES[PRIMARY['fidelity']][0]} (fidelity) and {SCORES[PRIMARY['resolution']][0]} (resolution). "
           f"Oracle rows: '{IDEAL_ENHANCER}' (the high-end device's own image of the anatomy) and '{BLURRED_TRUTH}' (the registered truth blurred by {BLUR_MM} mm).", ""]
-    if 'registered' not in set(df['reference']): md += ["No registered high-quality images here (real data has none): every score mixes enhancement errors with misregistration.", ""]
+    if 'registered' not in set(df['reference']): md += ["No registered high-quality images here (real data has none): "
+                                                        "every score mixes enhancement errors with misregistration.", ""]
     for ref in [r for r in REFERENCES if r in set(df['reference'])]:
-        md += [f"## Against {REFERENCES[ref]}", "", f"Reference: {_REFERENCE_NOTES[ref]}. Images at {f'{size}x{size}' if size else 'their own size'}; LNCC with a {win}x{win} box window.",
+        md += [f"## Against {REFERENCES[ref]}", "", f"Reference: {_REFERENCE_NOTES[ref]}. Images at "
+               f"{f'{size}x{size}' if size else 'their own size'}; LNCC with a {win}x{win} box window.",
                "", summarize(rows, reference=ref).to_markdown(), "", "### Per organ", "", summarize(rows, by_organ=True, reference=ref).to_markdown(), ""]
     (out/'table.md').write_text('\n'.join(md))
 
 # %% ../nbs/11_evaluate.ipynb #31472cd9
 def gap_closed(means:pd.DataFrame, method:str, score:str, floor:str=FLOOR, ceiling:str=CEILING)->np.ndarray:
-    "Per run, the share of the floor-to-ceiling gap `method` closes on `score`: (m - floor) / (ceiling - floor), on the score turned so that higher is better (for the grain ratio: -|log2 ratio|); `means` from `seed_means`."
+    """Per run, the share of the floor-to-ceiling gap `method` closes on `score`: (m - floor) / (ceiling - floor), on
+    the score turned so that higher is better (for the grain ratio: -|log2 ratio|); `means` from `seed_means`."""
     m = means[score].unstack(0)
     o = lambda c: oriented(m[c], SCORES[score][1] if SCORES[score][1] is not None else True)
     return np.asarray((o(method) - o(floor)) / (o(ceiling) - o(floor)), float)

@@ -14,7 +14,8 @@ import usenhance_nb   # the package's own location: where the checkout's committ
 from .files import DataError
 from .stats import SCORES, PRIMARY, compare, paired_stats, primary, seed_means, seed_table
 from .sweep import sweep_claims, sweep_table
-from .evaluate import (REFERENCES, FLOOR, CEILING, IDEAL_ENHANCER, BLURRED_TRUTH, ACQUIRED, TRUTH, gap_closed,
+from .evaluate import (REFERENCES, FLOOR, CEILING, IDEAL_ENHANCER, BLURRED_TRUTH, ACQUIRED, TRUTH,
+                                   gap_closed,
                                    has_gap)
 
 # %% auto #0
@@ -22,21 +23,26 @@ __all__ = ['EVIDENCE', 'PAPER_CLAIMS', 'SECONDARY', 'ORACLE_CHECKS', 'ORDER', 'l
            'evidence_tables', 'seed_figure']
 
 # %% ../nbs/A12_evidence.ipynb #f78696eb
-EVIDENCE = Path(usenhance_nb.__file__).resolve().parents[1]/'nbs'/'results'/'evidence.json'   # the checkout's committed runs
+# the checkout's committed runs
+EVIDENCE = Path(usenhance_nb.__file__).resolve().parents[1]/'nbs'/'results'/'evidence.json'
 PAPER_CLAIMS = [  # (what the paper says, A, B, kind of claim): the primary measure of that kind (`PRIMARY`) decides
     ("CycleGAN without perceptual loss improves over pix2pix (Table 2)", 'cyclegan', 'pix2pix', 'fidelity'),
-    ("Performance improves when the perceptual loss is introduced in the CycleGAN (Table 2)", 'ours', 'cyclegan', 'fidelity'),
+    ("Performance improves when the perceptual loss is introduced in the CycleGAN (Table 2)", 'ours', 'cyclegan',
+     'fidelity'),
     ("Ours improves image quality over the low-quality input", 'ours', FLOOR, 'fidelity'),
     ("Ours brings the image closer to the high-end device's resolution than the input", 'ours', FLOOR, 'resolution')]
 SECONDARY = ('lncc', 'ssim', 'psnr')   # reported beside a fidelity claim's verdict, never deciding it
 ORACLE_CHECKS = [  # (A, B, kind): what a score fit to decide claims must say
     (IDEAL_ENHANCER, FLOOR, 'fidelity'), (IDEAL_ENHANCER, FLOOR, 'resolution'), (FLOOR, BLURRED_TRUTH, 'resolution')]
-ORDER = (FLOOR, 'non-local means', 'pix2pix', 'cyclegan', 'ours', CEILING, IDEAL_ENHANCER, BLURRED_TRUTH, ACQUIRED, TRUTH)
+ORDER = (FLOOR, 'non-local means', 'pix2pix', 'cyclegan', 'ours', CEILING, IDEAL_ENHANCER, BLURRED_TRUTH, ACQUIRED,
+         TRUTH)
 
 def load_evidence(path=None)->dict:
-    "The evidence file (`path`, or the checkout's `EVIDENCE`, wherever Python runs): provenance, and per-run means ('main', 'sweep') as DataFrames."
+    """The evidence file (`path`, or the checkout's `EVIDENCE`, wherever Python runs): provenance, and per-run means
+    ('main', 'sweep') as DataFrames."""
     path = Path(path) if path is not None else EVIDENCE
-    if not path.is_file(): raise DataError(f"{path}: no evidence file. Make one with `python bench/evidence.py` in a checkout "
+    if not path.is_file(): raise DataError(f"{path}: no evidence file. Make one with `python bench/evidence.py` in a "
+                                           "checkout "
                                            "of the repository (hours on a CPU), or pass the path of one.")
     ev = json.loads(path.read_text())
     return ev | {k: pd.DataFrame(ev[k]) for k in ('main', 'sweep')}
@@ -46,11 +52,13 @@ def _secondary(a:pd.Series, b:pd.Series, scores)->str:
     out = []
     for k in scores:
         s = paired_stats(a[k], b[k], SCORES[k][1]); dec = SCORES[k][2] + 1
-        if np.isfinite(s['lo']): out.append(f"{SCORES[k][0]} {s['diff']:+.{dec}f} [{s['lo']:+.{dec}f}, {s['hi']:+.{dec}f}]")
+        if np.isfinite(s['lo']): out.append(f"{SCORES[k][0]} {s['diff']:+.{dec}f} [{s['lo']:+.{dec}f}, "
+                                            f"{s['hi']:+.{dec}f}]")
     return f" Secondary, not deciding (paired difference [95% interval]): {'; '.join(out)}." if out else ''
 
 def claims(means:pd.DataFrame)->list[str]:
-    "Each of `PAPER_CLAIMS` decided by the rule on its primary measure, with the raw scores' paired differences beside fidelity claims; then the oracle checks. From per-run means against the registered truth."
+    """Each of `PAPER_CLAIMS` decided by the rule on its primary measure, with the raw scores' paired differences beside
+    fidelity claims; then the oracle checks. From per-run means against the registered truth."""
     configs, out = set(means.index.get_level_values(0)), []
     def sentence(a, b, kind):
         k = primary(means, kind)
@@ -60,14 +68,18 @@ def claims(means:pd.DataFrame)->list[str]:
         return compare(a, A[k], b, B[k], k) + note, A, B
     for claim, a, b, kind in PAPER_CLAIMS:
         if {a, b} <= configs and (s := sentence(a, b, kind)):
-            sec = _secondary(s[1], s[2], [k for k in SECONDARY if k in means and k != primary(means, kind)]) if kind == 'fidelity' else ''
+            sec = _secondary(s[1], s[2],
+                             [k for k in SECONDARY if k in means and k != primary(means,
+                                                                                  kind)]) if kind == 'fidelity' else ''
             out.append(f"**{claim}** (primary measure: {kind}): {s[0]}.{sec}")
     checks = [s[0] for a, b, kind in ORACLE_CHECKS if {a, b} <= configs and (s := sentence(a, b, kind))]
-    if checks: out.append("**Oracle check: the scores rank an ideal enhancer above the input, and a blurred truth below it on resolution**: " + '; '.join(checks) + '.')
+    if checks: out.append("**Oracle check: the scores rank an ideal enhancer above the input, and a blurred truth "
+                          "below it on resolution**: " + '; '.join(checks) + '.')
     return out
 
 def gap_table(means:pd.DataFrame)->pd.DataFrame:
-    "Share of the input-to-ceiling gap each method closes, mean ± spread over runs, on every ranked score where the ceiling beats the input."
+    """Share of the input-to-ceiling gap each method closes, mean ± spread over runs, on every ranked score where the
+    ceiling beats the input."""
     ks = [k for k in SCORES if SCORES[k][1] is not None and k in means and has_gap(means, k)]
     methods = [c for c in ORDER[1:5] if c in means.index.get_level_values(0)]
     pct = lambda g: f"{100 * np.nanmean(g):.0f}% ± {100 * np.nanstd(g, ddof=1):.0f}%"
@@ -78,34 +90,44 @@ def evidence_tables(path=None)->dict[str, str]:
     ev = load_evidence(path)
     p, reg = ev['provenance'], seed_means(ev['main'])
     data_seeds = p.get('data_seeds', [p.get('data', {}).get('data_seed', 0)])
-    tp = p['test_pairs'] if not isinstance(p['test_pairs'], dict) else f"{min(p['test_pairs'].values())}-{max(p['test_pairs'].values())}"
-    note = (f"Mean ± spread over runs: seeds {', '.join(map(str, p['seeds']))} on simulated data set{'s' * (len(data_seeds) > 1)} {', '.join(map(str, data_seeds))} "
+    tp = p['test_pairs'] if not isinstance(p['test_pairs'],
+                                           dict) else f"{min(p['test_pairs'].values())}-{max(p['test_pairs'].values())}"
+    note = (f"Mean ± spread over runs: seeds {', '.join(map(str, p['seeds']))} on simulated data "
+            f"set{'s' * (len(data_seeds) > 1)} {', '.join(map(str, data_seeds))} "
             f"(std of the per-run means, ddof=1) of each run's mean over its {tp} test images; made by `{p['command']}` "
             f"({p['train_min']:.0f} min of training on {p['cpus']} CPU cores, commit {p['git_commit'][:7]}). "
             f"Primary measures: {SCORES[PRIMARY['fidelity']][0]} (fidelity), {SCORES[PRIMARY['resolution']][0]} (resolution); "
             f"'{IDEAL_ENHANCER}' and '{BLURRED_TRUTH}' are oracle rows, not methods.")
     if p.get('complete') is False:   # an evidence run still under way writes what it has after every run
         note = f"**Partial: {p['runs_done']} of the {p['runs_planned']} planned runs are done; cells without a spread hold one run.** " + note
-    out = {key: f"Against {REFERENCES[ref]}. {note}\n\n" + seed_table(seed_means(ev['main'], reference=ref)).to_markdown()
+    out = {key: f"Against {REFERENCES[ref]}. {note}\n\n" + seed_table(seed_means(ev['main'],
+                                                                                 reference=ref)).to_markdown()
            for key, ref in (('registered', 'registered'), ('acquired', 'high'))}
     gt = gap_table(reg)
     none = [SCORES[k][0] for k in SCORES if SCORES[k][1] is not None and k in reg and SCORES[k][0] not in gt]
-    out['gap'] = ("Share of the input-to-ceiling gap closed against the registered truth (0% = the input, 100% = the ceiling), mean ± spread over runs."
+    out['gap'] = ("Share of the input-to-ceiling gap closed against the registered truth (0% = the input, 100% = the "
+                  "ceiling), mean ± spread over runs."
                   + (f" Not shown where the ceiling does not beat the input: {', '.join(none)}." if none else "") + ("\n\n" + gt.to_markdown()) * bool(len(gt.columns)))
     sw = seed_means(ev['sweep'], by=('config', 'shift_mm'))
-    out['sweep'] = ("Against the registered truth at each misregistration level (largest shift, mm), mean ± spread over runs; then the paired "
+    out['sweep'] = ("Against the registered truth at each misregistration level (largest shift, mm), mean ± spread "
+                    "over runs; then the paired "
                     "difference ours minus CycleGAN on each run's split: the perceptual loss's own effect.\n\n" + sweep_table(sw))
     out['claims'] = '\n'.join(f"- {c}" for c in claims(reg) + sweep_claims(sw))
     return out
 
-def seed_figure(means:pd.DataFrame, scores=('lp_ssim', 'grain_ratio', 'ssim', 'lncc', 'psnr', 'texture', 'gcnr'), title:str=''):
-    "One panel per score (those `means` has): each configuration's per-run means (dots) and their mean ± spread over runs (error bar)."
+def seed_figure(means:pd.DataFrame, scores=('lp_ssim', 'grain_ratio', 'ssim', 'lncc', 'psnr', 'texture', 'gcnr'),
+                title:str=''):
+    """One panel per score (those `means` has): each configuration's per-run means (dots) and their mean ± spread over
+    runs (error bar)."""
     configs, scores = list(dict.fromkeys(means.index.get_level_values(0))), [k for k in scores if k in means and means[k].notna().any()]
     fig, axs = plt.subplots(1, len(scores), figsize=(2.6 * len(scores), 3.8), squeeze=False)
     for ax, k in zip(axs[0], scores):
         for i, c in enumerate(configs):
             v = means.loc[c, k].dropna().to_numpy(float)
-            if len(v): ax.errorbar(i, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, fmt='o', capsize=4, color=f'C{i}'); ax.plot(np.full(len(v), i + .25), v, '.', color=f'C{i}', alpha=.6)
-        ax.set_xticks(range(len(configs)), configs, rotation=65, ha='right', fontsize=8); ax.set_title(SCORES[k][0], fontsize=9); ax.grid(alpha=.3, axis='y')
+            if len(v): ax.errorbar(i, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, fmt='o', capsize=4,
+                                   color=f'C{i}'); ax.plot(np.full(len(v), i + .25), v, '.', color=f'C{i}', alpha=.6)
+        ax.set_xticks(range(len(configs)), configs, rotation=65, ha='right', fontsize=8)
+        ax.set_title(SCORES[k][0], fontsize=9)
+        ax.grid(alpha=.3, axis='y')
     fig.suptitle(title or 'Mean ± spread over runs (dots: one run each)', fontsize=10); fig.tight_layout()
     return fig

@@ -56,7 +56,8 @@ def open_image(path):
         warnings.simplefilter('error', Image.DecompressionBombWarning)   # over the limit: an error, not a warning
         try: im = Image.open(path)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            raise ImageError(f"{path}: too many pixels to read safely ({e}). An ultrasound frame is a few thousand pixels "
+            raise ImageError(f"{path}: too many pixels to read safely ({e}). An ultrasound frame is a few thousand "
+                             "pixels "
                              "across at most: crop or downscale the image and save it as an 8-bit PNG.") from None
     with im: yield im
 
@@ -94,7 +95,8 @@ def _mount_point(path:Path)->Path:
 def no_space_error(path)->NoSpaceError:
     "The error to raise when writing `path` failed because its file system is full."
     mount = _mount_point(path)
-    return NoSpaceError(f"no space left on {mount} (while writing {path}; {shutil.disk_usage(mount).free/1e6:.0f} MB free): "
+    return NoSpaceError(f"no space left on {mount} (while writing {path}; {shutil.disk_usage(mount).free/1e6:.0f} MB "
+                        "free): "
                         "free space there or choose another output folder; files written before are intact")
 
 def _umask()->int:
@@ -106,7 +108,8 @@ def atomic_write(path,            # the file to (re)write
                  mode:str='wb',   # 'wb' for bytes, 'w' for text
                  **kwargs,        # passed to `open` (e.g. newline='')
                 ):
-    "Write `path` through a hidden temporary file next to it, renamed over `path` only once complete (mode 0666 minus the umask)."
+    """Write `path` through a hidden temporary file next to it, renamed over `path` only once complete (mode 0666 minus
+    the umask)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +130,8 @@ def atomic_write(path,            # the file to (re)write
 def write_gray(path, img:np.ndarray):
     "Write an (H, W) uint8 array as a PNG atomically (`atomic_write`), so no half-written file is left."
     img = np.asarray(img)
-    if img.dtype != np.uint8 or img.ndim != 2: raise ValueError(f"expected an (H, W) uint8 array, got {img.dtype} {img.shape}")
+    if img.dtype != np.uint8 or img.ndim != 2: raise ValueError(f"expected an (H, W) uint8 array, got {img.dtype} "
+                                                                f"{img.shape}")
     with atomic_write(path) as f: Image.fromarray(img, mode='L').save(f, format='PNG')
 
 # %% ../nbs/A2_files.ipynb #2082375f
@@ -142,7 +146,8 @@ def png_files(folder:Path)->list[Path]:
 def list_images(folder)->list[Path]:
     "The PNG images of a flat `folder` (sorted; hidden files ignored)."
     folder = Path(folder)
-    if not folder.is_dir(): raise DataError(f"{folder}: no such folder; pass the folder that holds the PNG images to enhance.")
+    if not folder.is_dir(): raise DataError(f"{folder}: no such folder; pass the folder that holds the PNG images to "
+                                            "enhance.")
     imgs = png_files(folder)
     if not imgs:
         sub = [d.name for d in folder.iterdir() if d.is_dir() and visible(d)]
@@ -159,7 +164,8 @@ def read_pair(pair)->tuple[np.ndarray, np.ndarray]:
         except ImageError as e: raise DataError(f"{e}\n(pair {pair.organ}/{pair.name}; its partner is {other})") from e
     low, high = imgs
     if low.shape != high.shape and getattr(pair, 'paired', True):   # unpaired images may differ (`data.unpaired_pairs`)
-        raise DataError(f"pair {pair.organ}/{pair.name}: {pair.low} is {low.shape[1]}x{low.shape[0]} but {pair.high} is "
+        raise DataError(f"pair {pair.organ}/{pair.name}: {pair.low} is {low.shape[1]}x{low.shape[0]} but {pair.high} "
+                        "is "
                         f"{high.shape[1]}x{high.shape[0]} (width x height). Both images of a pair show the same field "
                         "of view and must have the same size: re-export them at one size, or remove the pair.")
     return low, high
@@ -173,13 +179,15 @@ def read_header(path)->tuple:
             im.verify()  # reads the whole file and checks its structure (PNG: chunk checksums) without decoding
     except ImageError as e: return None, str(e)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e: return None, _unreadable(path, e)
-    if mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'): return None, f"{path}: {mode} is a 16-bit/32-bit image, not 8-bit grayscale"
+    if mode in ('I;16', 'I;16B', 'I;16L', 'I',
+                'F'): return None, f"{path}: {mode} is a 16-bit/32-bit image, not 8-bit grayscale"
     return size, None
 
 def check_pairs(pairs,                # list of `Pair`
                 registered:bool=True, # also check each pair's registered reference, where there is one
                )->int:                # the number of files checked
-    "Verify every image file of `pairs` and the sizes within each pair before anything trains; a `DataError` lists all problems."
+    """Verify every image file of `pairs` and the sizes within each pair before anything trains; a `DataError` lists all
+    problems."""
     problems, n = [], 0
     for p in pairs:
         paths = [p.low, p.high] + ([p.high.parent.parent/REGISTERED/p.name] if registered else [])
@@ -208,7 +216,8 @@ def _md5(path:Path)->str:
     return h.hexdigest()
 
 def _safe_extract(zpath:Path, dest:Path):
-    "Unzip `zpath` into `dest` via a temporary folder, refusing paths that would escape `dest`; files not in the archive stay."
+    """Unzip `zpath` into `dest` via a temporary folder, refusing paths that would escape `dest`; files not in the
+    archive stay."""
     tmp = Path(tempfile.mkdtemp(dir=dest, prefix='.unzip-'))
     try:
         with zipfile.ZipFile(zpath) as z:

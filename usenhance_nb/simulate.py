@@ -46,7 +46,8 @@ class Device:
     smooth_px:float  # post-processing blur of the log image (scan conversion, speckle filter), pixels at 256
 
 def display_gain(dyn_range:float, grey:float=TISSUE_GREY)->float:
-    "The `gain_db` that shows average tissue (a Rayleigh envelope of unit intensity: mean log 2.51 dB below 0) at `grey`."
+    """The `gain_db` that shows average tissue (a Rayleigh envelope of unit intensity: mean log 2.51 dB below 0) at
+    `grey`."""
     return round(dyn_range * (1 - grey / 255) - 2.51, 1)
 
 HIGH_END = Device('high-end', f0=7.5, cycles=2.0, fnum=1.7, dyn_range=60., noise_db=-60., haze=0.0,
@@ -117,7 +118,8 @@ def echoes(s:ScatterField,  # the scatterers
            px_mm:float,     # pixel size, mm
            row0:float=0.,   # row of the skin (depth 0)
           )->np.ndarray:    # (H, W) complex64
-    "What a device at centre frequency `f0` receives from each pixel, in baseband: every scatterer's amplitude turned by its round-trip phase."
+    """What a device at centre frequency `f0` receives from each pixel, in baseband: every scatterer's amplitude turned
+    by its round-trip phase."""
     k2 = 4 * np.pi * f0 / C_MM_US * px_mm            # round-trip phase per pixel of depth: 2 k = 4 pi f0 / c
     rows = np.arange(s.shape[0], dtype=np.float64) - row0 + 0.5
     row_phase = np.mod(k2 * rows, 2 * np.pi).astype(_f32)[:, None]   # float64 first: thousands of radians deep
@@ -216,7 +218,8 @@ def _thyroid(r, s):
         rn = _ell(X, Z, nx, nz, a, b, r.u(-0.5, 0.5))
         if kind == 'cyst': s.paint(_inside(rn, 0.02), 0.004, atten=-6, part=True); s.add(_ring(rn, 1.0, 0.03), 1.5)
         elif kind == 'hypo': s.paint(_inside(rn, 0.04), _f32(0.25) * np.exp(_f32(0.3) * tex), part=True)
-        else: s.paint(_inside(rn, 0.03), _f32(1.6) * np.exp(_f32(0.5) * tex), part=True); s.paint(_ring(rn, 1.0, 0.1), 0.1)
+        else: s.paint(_inside(rn, 0.03), _f32(1.6) * np.exp(_f32(0.5) * tex), part=True); s.paint(_ring(rn, 1.0, 0.1),
+                                                                                                  0.1)
         if kind != 'cyst' and r.p(0.35):
             for _ in range(r.i(1, 4)): _calcification(s, nx + r.u(-0.5, 0.5) * a, nz + r.u(-0.5, 0.5) * b)
     return s
@@ -280,10 +283,12 @@ def _kidney(r, s):
     npyr = r.i(5, 8)
     for k in range(npyr):                                                # medullary pyramids
         a = ang + 2 * np.pi * (k + 0.5) / npyr + r.u(-0.2, 0.2)
-        s.paint(_inside(_ell(X, Z, cx + 0.62 * rx * np.cos(a), cz + 0.62 * rz * np.sin(a), 0.045, 0.03, a), 0.1), 0.15, part=True)
+        s.paint(_inside(_ell(X, Z, cx + 0.62 * rx * np.cos(a), cz + 0.62 * rz * np.sin(a), 0.045, 0.03, a), 0.1), 0.15,
+                part=True)
     th = np.arctan2((Z - _f32(cz)) * _f32(1 / rz), (X - _f32(cx)) * _f32(1 / rx))
     wob = 1 + _f32(0.15) * np.cos(3 * th + _f32(r.u(0, 6))) + _f32(0.1) * np.cos(5 * th + _f32(r.u(0, 6)))
-    s.paint(_inside(_ell(X, Z, cx, cz, 0.45 * rx, 0.38 * rz, ang) / wob, 0.06), _f32(3.5) * np.exp(_f32(0.5) * tex), part=True)  # sinus
+    s.paint(_inside(_ell(X, Z, cx, cz, 0.45 * rx, 0.38 * rz, ang) / wob, 0.06), _f32(3.5) * np.exp(_f32(0.5) * tex),
+            part=True)  # sinus
     return s
 
 def _breast(r, s):
@@ -396,7 +401,8 @@ class Misregistration:
     rho_max:float=1.
     fade_mm:float=10.     # depth over which the vertical motion builds up below the skin, mm (0: rigid up to the skin)
     def __post_init__(self):
-        if min(self.shift_mm, self.rot_deg, self.elastic_mm, self.fade_mm) < 0: raise ValueError(f"{self}: sizes must be >= 0")
+        if min(self.shift_mm, self.rot_deg, self.elastic_mm, self.fade_mm) < 0: raise ValueError(f"{self}: sizes must "
+                                                                                                 "be >= 0")
         if not 0 <= self.rho_min <= self.rho_max <= 1: raise ValueError(f"{self}: need 0 <= rho_min <= rho_max <= 1")
 
     def scaled(self, k:float)->Misregistration:
@@ -460,7 +466,8 @@ def warp(img:np.ndarray, coords:np.ndarray)->np.ndarray:
     return (a + (b - a) * fx) * (1 - fz) + (c + (d - c) * fx) * fz
 
 def decorrelate(s:ScatterField, rho:float, rng:np.random.Generator)->ScatterField:
-    "Scatterers correlated `rho` with `s` (another slice of tissue): a fraction of `s` plus freshly drawn ones, same mean power."
+    """Scatterers correlated `rho` with `s` (another slice of tissue): a fraction of `s` plus freshly drawn ones, same
+    mean power."""
     fresh = scatterers(rng, s.amp.shape) * _f32(1 / np.sqrt(s.amp.shape[0]))
     return ScatterField(_f32(rho) * s.amp + _f32(np.sqrt(1 - rho**2)) * fresh, s.dz)
 
@@ -485,11 +492,13 @@ def region_map(parts:list,          # the scene's structure masks (soft, 1 insid
                size:int,            # side of the output map
                fov:np.ndarray|None=None, # (size, size) bool field of view; outside it the map says `OUTSIDE`
               )->np.ndarray:        # (size, size) uint8: 0 tissue, k + 1 = parts[k] (later over earlier), 255 boundary band
-    "The region map of the registered truth, in the low-quality geometry: where each structure lies, and a band around every edge."
+    """The region map of the registered truth, in the low-quality geometry: where each structure lies, and a band around
+    every edge."""
     lab = np.zeros(idx.shape[1:], np.uint8)
     for k, m in enumerate(parts[:OUTSIDE - 1]): lab[m[idx[0], idx[1]] > 0.5] = k + 1
     if size != lab.shape[0]: lab = np.asarray(Image.fromarray(lab).resize((size, size), Image.Resampling.NEAREST))
-    edge = np.zeros(lab.shape, bool)                  # pixels with a 4-neighbour of another label: both sides of an edge
+    # pixels with a 4-neighbour of another label: both sides of an edge
+    edge = np.zeros(lab.shape, bool)
     dz, dx = lab[1:] != lab[:-1], lab[:, 1:] != lab[:, :-1]
     edge[1:] |= dz; edge[:-1] |= dz; edge[:, 1:] |= dx; edge[:, :-1] |= dx
     k = max(1, round(BAND_PX * size / 256))           # band: k pixels on either side of every edge
@@ -532,7 +541,8 @@ def simulate_details(organ:str,          # one of `ORGANS`
     idx = np.clip(np.rint(coords_t).astype(np.intp), 0, side - 1)
     rho = rand.u(mis.rho_min, mis.rho_max)
     scat_l = decorrelate(scat[idx[0], idx[1]], rho, rng)
-    env_l = scan(low_dev, echo_l, atten_l, scat_l, scatterers(rng, (side0, side0)), n_sim, margin, gain_db=rand.u(-2, 2),
+    env_l = scan(low_dev, echo_l, atten_l, scat_l, scatterers(rng, (side0, side0)), n_sim, margin,
+                 gain_db=rand.u(-2, 2),
                  tgc_err_db=rand.u(-6, 3))
     # the registered truth: the high-end device, same gain and receiver, scanning the tissue and scatterers the handheld saw
     env_r = scan(high_dev, echo_l, atten_l, scat_l, noise_h, n_sim, margin, gain_db=gain_h)
@@ -551,7 +561,8 @@ def simulate_details(organ:str,          # one of `ORGANS`
     return dict(low=low, high=high, registered=reg, ideal=ideal, regions=regions, fov=fov,
                 echo_high=echo[inner, inner][view], echo_low=echo_l[view],
                 scat_high=echoes(s_h, high_dev.f0, FOV_MM / n_sim, margin)[view],
-                scat_low=echoes(scat_l, low_dev.f0, FOV_MM / n_sim, margin)[view], env_high=env_h[view], env_low=env_l[view],
+                scat_low=echoes(scat_l, low_dev.f0, FOV_MM / n_sim,
+                                margin)[view], env_high=env_h[view], env_low=env_l[view],
                 env_registered=env_r[view], env_ideal=env_i[view], flow=flow, rho=rho, misreg=mis, pad=pad)
 
 def simulate_pair(organ:str,    # one of `ORGANS`
@@ -592,7 +603,8 @@ def _check_target(planned:dict, overwrite:bool):
         have = {p.name for p in folder.glob('*.png')}
         other, same = sorted(have - names), sorted(have & names)
         if other:
-            raise DataError(f"{folder} already holds other images ({', '.join(other[:3])}{' ...' if len(other) > 3 else ''}); "
+            raise DataError(f"{folder} already holds other images "
+                            f"({', '.join(other[:3])}{' ...' if len(other) > 3 else ''}); "
                             "write to an empty folder or delete the old data set first.")
         if same and not overwrite:
             raise DataError(f"{folder} already holds {len(same)} of the images to write ({', '.join(same[:3])}"
@@ -611,7 +623,8 @@ def write_dataset(root,                  # output folder (gets train_datasets/ a
                   progress:bool=True,    # show a progress bar
                   overwrite:bool=False,  # replace images that exist already (else: refuse, before writing anything)
                  )->Path:
-    "Write a synthetic data set in the USEnhance layout under `root`, with `dataset.json` describing it; returns `root`."
+    """Write a synthetic data set in the USEnhance layout under `root`, with `dataset.json` describing it; returns
+    `root`."""
     root = Path(root)
     organs = ORGANS if organs is None else ((organs,) if isinstance(organs, str) else tuple(organs))
     for o in organs: _check_organ(o)

@@ -16,7 +16,8 @@ __all__ = ['SCORES', 'PRIMARY', 'MIN_PAIRS', 'ALPHA', 'N_BOOT', 'RUN', 'fmt_pm',
 # score -> (name, direction, decimals); direction: True higher is better, False lower is better, None reported but never
 # ranked, a number: best at that value (closer on a log scale is better)
 SCORES = {'lncc': ('LNCC', True, 3), 'ssim': ('SSIM', True, 3), 'psnr': ('PSNR', True, 2),
-          'lp_lncc': ('LNCC low-passed', True, 3), 'lp_ssim': ('SSIM low-passed', True, 3), 'lp_psnr': ('PSNR low-passed', True, 2),
+          'lp_lncc': ('LNCC low-passed', True, 3), 'lp_ssim': ('SSIM low-passed', True, 3), 'lp_psnr': ('PSNR '
+                                                                                                        'low-passed', True, 2),
           'grain_ratio': ('grain ratio (1 = high-end)', 1.0, 2),
           'texture': ('texture dist. (lower=better)', False, 2), 'cnr': ('CNR', True, 2), 'gcnr': ('gCNR', True, 3),
           'speckle_snr': ('speckle SNR', None, 2), 'grain_mm': ('speckle grain (mm)', None, 2)}
@@ -29,23 +30,27 @@ def fmt_pm(m, s, score:str)->str:
     return f"{m:.{SCORES[score][2]}f} ± {s:.{SCORES[score][2]}f}"
 
 def seed_means(rows, by=('config',), reference:str='registered')->pd.DataFrame:
-    "The mean of every score over each run's images against `reference`: one row per (`by`..., data_seed, seed); data_seed 0 where the rows have none."
+    """The mean of every score over each run's images against `reference`: one row per (`by`..., data_seed, seed);
+    data_seed 0 where the rows have none."""
     df = pd.DataFrame(rows)
     df = df[df['reference'] == reference]
     if 'data_seed' not in df: df = df.assign(data_seed=0)
     return df.groupby([*by, *RUN], sort=False)[[k for k in SCORES if k in df]].mean()
 
 def seed_table(means:pd.DataFrame)->pd.DataFrame:
-    "Mean ± spread over runs (std of the per-run means, ddof=1) of every score in `means` (from `seed_means`), the number of runs (data sets x seeds) and of data sets."
+    """Mean ± spread over runs (std of the per-run means, ddof=1) of every score in `means` (from `seed_means`), the
+    number of runs (data sets x seeds) and of data sets."""
     keys = [n for n in means.index.names if n not in RUN]
     g = means.groupby(level=keys, sort=False)
     m, s = g.mean(), g.std(ddof=1)
     runs = means.index.to_frame(index=False).groupby(keys, sort=False)
-    return pd.DataFrame({SCORES[k][0]: [fmt_pm(a, b, k) if np.isfinite(a) else '' for a, b in zip(m[k], s[k])] for k in m},
+    return pd.DataFrame({SCORES[k][0]: [fmt_pm(a, b, k) if np.isfinite(a) else '' for a,
+                                        b in zip(m[k], s[k])] for k in m},
                         index=m.index).assign(runs=g.size(), **{'data sets': runs['data_seed'].nunique().to_numpy()})
 
 def primary(means:pd.DataFrame, kind:str='fidelity')->str:
-    "The primary measure of `kind` ('fidelity' or 'resolution', `PRIMARY`) if `means` has it; for files made before it existed, raw SSIM (fidelity) or None."
+    """The primary measure of `kind` ('fidelity' or 'resolution', `PRIMARY`) if `means` has it; for files made before it
+    existed, raw SSIM (fidelity) or None."""
     k = PRIMARY[kind]
     if k in means and means[k].notna().any(): return k
     return 'ssim' if kind == 'fidelity' else None
@@ -63,18 +68,21 @@ def oriented(x, direction)->np.ndarray:
     with np.errstate(divide='ignore', invalid='ignore'): return -np.abs(np.log2(x / direction))
 
 def _paired(a, b)->tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "(a, b, data-set id) of the runs both have: pandas Series are matched on their index (its `data_seed` level, if any, names the data set), arrays by position."
+    """(a, b, data-set id) of the runs both have: pandas Series are matched on their index (its `data_seed` level, if
+    any, names the data set), arrays by position."""
     if isinstance(a, pd.Series) and isinstance(b, pd.Series):
         j = pd.concat([a.rename('a'), b.rename('b')], axis=1, join='inner').dropna()
         ds = j.index.get_level_values('data_seed') if 'data_seed' in (j.index.names or []) else np.zeros(len(j))
         return j['a'].to_numpy(float), j['b'].to_numpy(float), np.asarray(ds)
     a, b = np.asarray(a, float), np.asarray(b, float)
-    if a.shape != b.shape: raise ValueError(f"paired runs need equal lengths, got {a.shape} and {b.shape}; pass Series indexed by (data_seed, seed)")
+    if a.shape != b.shape: raise ValueError(f"paired runs need equal lengths, got {a.shape} and {b.shape}; pass Series "
+                                            "indexed by (data_seed, seed)")
     ok = np.isfinite(a) & np.isfinite(b)
     return a[ok], b[ok], np.zeros(ok.sum())
 
 def hierarchical_bootstrap(d, groups, n_boot:int=N_BOOT, seed:int=0, level:float=0.95)->tuple[float, float]:
-    "Percentile interval of the mean of `d`: resample the groups (data sets) with replacement, then the values within each drawn group."
+    """Percentile interval of the mean of `d`: resample the groups (data sets) with replacement, then the values within
+    each drawn group."""
     d, groups = np.asarray(d, float), np.asarray(groups)
     parts = [d[groups == g] for g in np.unique(groups)]
     rng, k = np.random.default_rng(seed), len(parts)
@@ -89,13 +97,15 @@ def paired_stats(a, b,                   # per-run means of A and B on one score
                  direction=True,         # the score's direction (`SCORES[score][1]`)
                  n_boot:int=N_BOOT, seed:int=0,
                 )->dict:                 # n, data_sets, diff (mean A - B, or for a target score the mean gain in -|log2 ratio|), lo, hi, t, p
-    "Paired comparison of A and B: the mean difference, its hierarchical bootstrap 95 % interval, and a two-sided paired t-test."
+    """Paired comparison of A and B: the mean difference, its hierarchical bootstrap 95 % interval, and a two-sided
+    paired t-test."""
     a, b, ds = _paired(a, b)
     d = oriented(a, direction) - oriented(b, direction) if _target(direction) else a - b
     n, out = len(d), dict(n=len(d), data_sets=len(np.unique(ds)), diff=np.nan, lo=np.nan, hi=np.nan, t=np.nan, p=np.nan)
     if n < 2: return out | (dict(diff=float(d.mean())) if n else {})
     m, sd = d.mean(), d.std(ddof=1)
-    if sd <= 1e-12 * max(1.0, abs(m)): t, p = (np.nan, 1.0) if m == 0 else (np.inf * np.sign(m), 0.0)   # constant differences
+    # constant differences
+    if sd <= 1e-12 * max(1.0, abs(m)): t, p = (np.nan, 1.0) if m == 0 else (np.inf * np.sign(m), 0.0)
     else: t, p = stats.ttest_1samp(d, 0.0)
     lo, hi = hierarchical_bootstrap(d, ds, n_boot, seed)
     return out | dict(diff=float(m), lo=float(lo), hi=float(hi), t=float(t), p=float(p))
@@ -103,7 +113,8 @@ def paired_stats(a, b,                   # per-run means of A and B on one score
 def beats(a, b,                         # per-run means of A and of B on one score (paired: same data sets and seeds)
           direction=True,               # the score's direction (`SCORES[score][1]`)
           alpha:float=ALPHA, min_pairs:int=MIN_PAIRS)->bool:
-    "The rule: A beats B when >= `min_pairs` paired runs give a paired t-test p < `alpha` and a bootstrap interval excluding 0, both in A's favour."
+    """The rule: A beats B when >= `min_pairs` paired runs give a paired t-test p < `alpha` and a bootstrap interval
+    excluding 0, both in A's favour."""
     if direction is None: return False
     s = paired_stats(a, b, direction)
     if s['n'] < min_pairs or not s['p'] < alpha: return False
@@ -113,11 +124,13 @@ def _fmt_diff(s:dict, score:str)->str:
     dec = SCORES[score][2] + 1
     what = 'gain in closeness to 1 (log2)' if _target(SCORES[score][1]) else 'mean paired difference'
     if not np.isfinite(s['lo']): return f"{what} {s['diff']:+.{dec}f} over {s['n']} paired run{'s' * (s['n'] != 1)} (too few to test)"
-    return (f"{what} {s['diff']:+.{dec}f} (95% interval {s['lo']:+.{dec}f} to {s['hi']:+.{dec}f}; t = {s['t']:.2f}, p = {s['p']:.3g}; "
+    return (f"{what} {s['diff']:+.{dec}f} (95% interval {s['lo']:+.{dec}f} to {s['hi']:+.{dec}f}; t = {s['t']:.2f}, p "
+            f"= {s['p']:.3g}; "
             f"{s['n']} paired runs over {s['data_sets']} data set{'s' * (s['data_sets'] != 1)})")
 
 def compare(a_name:str, a, b_name:str, b, score:str, label:str|None=None)->str:
-    "The sentence the rule allows about A and B (per-run means, paired) on `score` (a key of `SCORES`), with the numbers it rests on."
+    """The sentence the rule allows about A and B (per-run means, paired) on `score` (a key of `SCORES`), with the
+    numbers it rests on."""
     label, direction = label or SCORES[score][0], SCORES[score][1]
     s = paired_stats(a, b, direction)
     nums = f"{a_name} - {b_name}: {_fmt_diff(s, score)}"

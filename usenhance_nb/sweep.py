@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt
 
 from .core import get_config
 from .simulate import as_misregistration, write_dataset
-from .stats import SCORES, RUN, compare, paired_stats, seed_means, seed_table, primary   # appendix A11_stats
+# appendix A11_stats
+from .stats import SCORES, RUN, compare, paired_stats, seed_means, seed_table, primary
 from .trainer import Trainer               # appendix A6_trainer
 from .evaluate import evaluate_runs        # notebook 11: the sweep scores its runs as every evaluation does
 
@@ -33,7 +34,8 @@ def run_sweep(out,                                  # folder for the data, the r
               device=None,
               **overrides,                          # any `Config` field, for every run
              )->pd.DataFrame:                       # per-image scores with `level`, `shift_mm`, `data_seed` and `seed` columns
-    "Train `variants` with each of `seeds` on data simulated at each misregistration level (per data seed); per-image test scores of all of them."
+    """Train `variants` with each of `seeds` on data simulated at each misregistration level (per data seed); per-image
+    test scores of all of them."""
     out, frames = Path(out), []
     for level in levels:
         m = as_misregistration(level)
@@ -46,21 +48,27 @@ def run_sweep(out,                                  # folder for the data, the r
                 if not scores.exists() or not set(variants) <= set(pd.read_csv(scores)['config']):
                     runs = {v: d/f'{v}_seed{seed}' for v in variants}
                     for v, run in runs.items():
-                        Trainer(get_config(preset, v, image_size=size, seed=seed, **overrides), d/'data', run, device=device, resume=True).fit()
-                    rows = pd.DataFrame(evaluate_runs({v: r/'last.pt' for v, r in runs.items()}, d/'data', 'test', device=device))
-                    rows['config'] = rows['config'].str.replace(r' \(h=.*\)$', '', regex=True)  # NLM's h is tuned per level and seed
+                        Trainer(get_config(preset, v, image_size=size, seed=seed, **overrides), d/'data', run,
+                                device=device, resume=True).fit()
+                    rows = pd.DataFrame(evaluate_runs({v: r/'last.pt' for v, r in runs.items()}, d/'data', 'test',
+                                                      device=device))
+                    # NLM's h is tuned per level and seed
+                    rows['config'] = rows['config'].str.replace(r' \(h=.*\)$', '', regex=True)
                     rows.assign(level=level, shift_mm=m.shift_mm, data_seed=ds, seed=seed).to_csv(scores, index=False)
                 frames.append(pd.read_csv(scores))
     return pd.concat(frames, ignore_index=True)
 
 # %% ../nbs/10_misregistration.ipynb #1673c85a
 def sweep_means(df:pd.DataFrame, reference:str='registered', configs=None)->pd.DataFrame:
-    "Per-run mean scores against `reference`, one row per (configuration, shift in mm, data_seed, seed), for `configs` (default: all)."
+    """Per-run mean scores against `reference`, one row per (configuration, shift in mm, data_seed, seed), for `configs`
+    (default: all)."""
     d = df[df['config'].isin(configs)] if configs else df
     return seed_means(d if 'seed' in d else d.assign(seed=0), by=('config', 'shift_mm'), reference=reference)
 
-def plot_sweep(means:pd.DataFrame, configs=None, scores=('lp_ssim', 'grain_ratio', 'ssim', 'lncc', 'psnr', 'texture'), title:str|None=None):
-    "One panel per score (those `means` has): each configuration's mean over runs against the shift in mm, ± one spread across runs."
+def plot_sweep(means:pd.DataFrame, configs=None, scores=('lp_ssim', 'grain_ratio', 'ssim', 'lncc', 'psnr', 'texture'),
+               title:str|None=None):
+    """One panel per score (those `means` has): each configuration's mean over runs against the shift in mm, ± one
+    spread across runs."""
     configs = configs or list(dict.fromkeys(means.index.get_level_values('config')))
     scores = [k for k in scores if k in means and means[k].notna().any()]
     fig, axs = plt.subplots(1, len(scores), figsize=(4 * len(scores), 3.5), squeeze=False)
@@ -70,7 +78,8 @@ def plot_sweep(means:pd.DataFrame, configs=None, scores=('lp_ssim', 'grain_ratio
             ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0), marker='o', ms=4, capsize=3, label=c)
         ax.set(xlabel='misregistration: largest shift (mm)', title=SCORES[k][0]); ax.grid(alpha=.3)
     axs[0, -1].legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.02, 1))
-    fig.suptitle(title or 'Against the registered truth: mean ± spread over runs (data sets x training seeds)'); fig.tight_layout()
+    fig.suptitle(title or 'Against the registered truth: mean ± spread over runs (data sets x training seeds)')
+    fig.tight_layout()
     return fig
 
 # %% ../nbs/10_misregistration.ipynb #badf76b0
@@ -78,56 +87,70 @@ def paired_difference(means:pd.DataFrame, a:str='ours', b:str='cyclegan')->pd.Da
     "Per (shift in mm, data_seed, seed), configuration `a`'s mean scores minus `b`'s, on the same run's split."
     return means.xs(a, level='config') - means.xs(b, level='config')
 
-def plot_difference(means:pd.DataFrame, a:str='ours', b:str='cyclegan', scores=('lp_ssim', 'grain_ratio', 'ssim', 'lncc', 'psnr', 'texture')):
+def plot_difference(means:pd.DataFrame, a:str='ours', b:str='cyclegan',
+                    scores=('lp_ssim', 'grain_ratio', 'ssim', 'lncc', 'psnr', 'texture')):
     "Per score, `a` minus `b` against the shift in mm: each run (dots) and the mean ± spread over runs."
     d = paired_difference(means, a, b)
     scores = [k for k in scores if k in d and d[k].notna().any()]
     fig, axs = plt.subplots(1, len(scores), figsize=(4 * len(scores), 3.3), squeeze=False)
     for ax, k in zip(axs[0], scores):
         g = d[k].groupby(level='shift_mm')
-        ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0), marker='o', capsize=4, color='C4', label='mean ± spread')
+        ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0), marker='o', capsize=4, color='C4',
+                    label='mean ± spread')
         ax.plot(d.index.get_level_values('shift_mm'), d[k], '.', color='C4', alpha=.4, label='one run')
-        ax.axhline(0, color='k', lw=.8); ax.set(xlabel='largest shift (mm)', title=f"{SCORES[k][0]}: {a} - {b}"); ax.grid(alpha=.3)
+        ax.axhline(0, color='k', lw=.8)
+        ax.set(xlabel='largest shift (mm)', title=f"{SCORES[k][0]}: {a} - {b}")
+        ax.grid(alpha=.3)
     axs[0, 0].legend(fontsize=8); fig.tight_layout()
     return fig
 
 # %% ../nbs/10_misregistration.ipynb #12f8c8ae
 def sweep_slopes(means:pd.DataFrame, score:str='lp_ssim')->pd.DataFrame:
-    "Per run, the least-squares slope of each configuration's mean `score` against the shift in mm: rows configurations, columns runs (data_seed, seed)."
+    """Per run, the least-squares slope of each configuration's mean `score` against the shift in mm: rows
+    configurations, columns runs (data_seed, seed)."""
     fit = lambda g: np.polyfit(g.index.get_level_values('shift_mm'), g.to_numpy(float), 1)[0] if len(g) > 1 else np.nan
     return means[score].groupby(level=['config', *RUN], sort=False).apply(fit).unstack(list(RUN))
 
 def sweep_claims(means:pd.DataFrame, score:str|None=None)->list[str]:
-    "The rule's sentences on the paper's claim that the method handles non-registered pairs, on `score` (default: the primary fidelity measure): the slopes, and ours against the CycleGAN at every level."
+    """The rule's sentences on the paper's claim that the method handles non-registered pairs, on `score` (default: the
+    primary fidelity measure): the slopes, and ours against the CycleGAN at every level."""
     score = score or primary(means)
     sl, m = sweep_slopes(means, score), means[score]
     have = set(m.index.get_level_values(0))   # partial evidence holds only the configurations trained so far
     if not {'ours', 'cyclegan'} <= have: return []
-    per_mm = [compare('ours', sl.loc['ours'], o, sl.loc[o], score, f"{SCORES[score][0]} per mm of shift") for o in ('pix2pix', 'cyclegan') if o in have]
-    at = [compare('ours', m.xs(('ours', s), level=(0, 1)), 'cyclegan', m.xs(('cyclegan', s), level=(0, 1)), score) + f" at {s:g} mm"
+    per_mm = [compare('ours', sl.loc['ours'], o, sl.loc[o], score,
+                      f"{SCORES[score][0]} per mm of shift") for o in ('pix2pix', 'cyclegan') if o in have]
+    at = [compare('ours', m.xs(('ours', s), level=(0, 1)), 'cyclegan', m.xs(('cyclegan', s), level=(0, 1)),
+                  score) + f" at {s:g} mm"
           for s in sorted(set(m.index.get_level_values('shift_mm')))]
-    return [f"**The method handles non-registered pairs (abstract)**, primary measure {SCORES[score][0]}: {'; '.join(per_mm)}.",
+    return [f"**The method handles non-registered pairs (abstract)**, primary measure {SCORES[score][0]}: "
+            f"{'; '.join(per_mm)}.",
             f"**The perceptual loss helps at every misregistration level**, primary measure {SCORES[score][0]}: {'; '.join(at)}."]
 
 def difference_table(means:pd.DataFrame, a:str='ours', b:str='cyclegan', scores=None, by=('shift_mm',))->pd.DataFrame:
-    "Per group of `by`, the paired difference a - b of every score: mean [95 % hierarchical bootstrap interval] and the paired t-test's p."
+    """Per group of `by`, the paired difference a - b of every score: mean [95 % hierarchical bootstrap interval] and
+    the paired t-test's p."""
     scores = [k for k in (scores or SCORES) if k in means and SCORES[k][1] is not None and means[k].notna().any()]
     A, B, out = means.xs(a, level='config'), means.xs(b, level='config'), {}
     for key, ga in A.groupby(level=list(by), sort=True):
         cells = {}
         for k in scores:
             s, dec = paired_stats(ga[k], B[k], SCORES[k][1]), SCORES[k][2] + 1
-            cells[SCORES[k][0]] = '' if not np.isfinite(s['diff']) else (f"{s['diff']:+.{dec}f} [{s['lo']:+.{dec}f}, {s['hi']:+.{dec}f}] p={s['p']:.2g}"
+            cells[SCORES[k][0]] = '' if not np.isfinite(s['diff']) else (f"{s['diff']:+.{dec}f} [{s['lo']:+.{dec}f}, "
+                                                                         f"{s['hi']:+.{dec}f}] p={s['p']:.2g}"
                                                                          if np.isfinite(s['lo']) else f"{s['diff']:+.{dec}f}")
         out[key] = cells | dict(runs=s['n'])
     return pd.DataFrame.from_dict(out, orient='index').rename_axis(list(by))
 
 def sweep_table(means:pd.DataFrame, scores=('lp_ssim', 'grain_ratio', 'lncc', 'ssim', 'psnr', 'texture'))->str:
-    "Markdown: mean ± spread over runs per configuration and level (by shift), then the paired difference ours - cyclegan per level with its interval."
+    """Markdown: mean ± spread over runs per configuration and level (by shift), then the paired difference ours -
+    cyclegan per level with its interval."""
     scores = [k for k in scores if k in means and means[k].notna().any()]
     order = {c: i for i, c in enumerate(dict.fromkeys(means.index.get_level_values('config')))}
-    m = means[scores].sort_index(level=['config', 'shift_mm'], key=lambda x: x.map(order) if x.name == 'config' else x, sort_remaining=False)
+    m = means[scores].sort_index(level=['config', 'shift_mm'], key=lambda x: x.map(order) if x.name == 'config' else x,
+                                 sort_remaining=False)
     top = seed_table(m).reset_index().rename(columns={'shift_mm': 'largest shift (mm)'})
     diff = difference_table(means, scores=scores).reset_index().rename(columns={'shift_mm': 'largest shift (mm)'})
-    return (top.to_markdown(index=False) + "\n\nPaired difference ours - cyclegan, per level: mean over runs [95 % hierarchical bootstrap interval] "
+    return (top.to_markdown(index=False) + "\n\nPaired difference ours - cyclegan, per level: mean over runs [95 % "
+            "hierarchical bootstrap interval] "
             "and the paired t-test's p (for the grain ratio: the gain in closeness to 1, in log2 units).\n\n" + diff.to_markdown(index=False))
