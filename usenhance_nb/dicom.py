@@ -79,7 +79,8 @@ def _first(v)->float: return float(v[0] if isinstance(v, (list, tuple, pydicom.m
 def to_uint8_grey(arr:np.ndarray,     # stored grey values, any integer type
                   ds:Dataset,         # the data set (window tags, MONOCHROME1)
                  )->tuple[np.ndarray, str]:  # the uint8 frames, and how they were scaled
-    "Map stored grey values to 8-bit display levels: as stored (8-bit), by the file's window, or min-max; MONOCHROME1 inverted."
+    """Map stored grey values to 8-bit display levels: as stored (8-bit), by the file's window, or min-max; MONOCHROME1
+    inverted."""
     if arr.dtype == np.uint8: out, how = arr, 'as stored (8-bit)'
     elif ds.get('WindowCenter') is not None and ds.get('WindowWidth') is not None:
         c, w = _first(ds.WindowCenter), _first(ds.WindowWidth)
@@ -119,7 +120,8 @@ class DicomImage:
     mm_per_px: tuple|None  # (row, col) millimetres per pixel, or None when the file has no length scale
     regions: list          # the file's imaging regions (`UltrasoundRegion`); [] when it declares none
     dataset: Dataset       # the pydicom data set as read (patient, study, geometry) for `write_derived_dicom`
-    scaling: str = ''      # how stored values became 8-bit grey levels ('as stored (8-bit)', 'window ...', 'min-max ...', 'colour')
+    # how stored values became 8-bit grey levels ('as stored (8-bit)', 'window ...', 'min-max ...', 'colour')
+    scaling: str = ''
     path: Path|None = None # the file it came from
 
     @property

@@ -69,7 +69,8 @@ def probe_images(organs=ORGANS,                 # organs to simulate
                  per_image:int=4,               # crops per pair
                  margin_mm:float=5.,            # room around each crop for the shift curve, mm
                 )->ProbeImages:
-    "Simulated cross-device pairs and the images a probe needs: H, L, the ideal enhancer I, H' and the registered truth."
+    """Simulated cross-device pairs and the images a probe needs: H, L, the ideal enhancer I, H' and the registered
+    truth."""
     from usenhance_nb.simulate import FOV_MM, simulate_details   # only the probe needs the simulator, not the losses
     imgs, boxes, mm = {k: [] for k in ('high', 'low', 'ideal', 'other', 'registered')}, [], FOV_MM / size
     margin = math.ceil(margin_mm / mm - 1e-9)
@@ -98,7 +99,8 @@ def _ratio(num:Tensor, den:Tensor, pair:Tensor, n_boot:int, seed:int)->tuple:
     boot = (sn[idx].sum(1) / sd[idx].sum(1)).numpy()
     return float(num.mean() / den.mean()), tuple(np.quantile(boot, [0.025, 0.975]).round(4).tolist())
 
-def distance_probe(dist,                 # distance d(x, y) -> (N,) on (N,1,h,w) images in [-1, 1] (x: the output, y: the target)
+# distance d(x, y) -> (N,) on (N,1,h,w) images in [-1, 1] (x: the output, y: the target)
+def distance_probe(dist,
                    imgs:ProbeImages,     # from `probe_images`
                    blur_px:float=1.5,    # sigma of the blur of the blur penalty, pixels
                    n_boot:int=1000,      # bootstrap resamples of the pairs, for the intervals
@@ -133,7 +135,8 @@ def probe_curves(dist,                   # distance d(x, y) -> (N,), as for `dis
                  imgs:ProbeImages,       # from `probe_images`
                  shifts_mm=SHIFTS_MM,    # moves of H' against H, mm (at most `imgs`' margin)
                  blurs_px=BLURS_PX,      # blur sigmas applied to the ideal output I, pixels
-                )->dict:                 # shift_mm, shift (pull against the move), blur_px, blur (penalty against sigma)
+                # shift_mm, shift (pull against the move), blur_px, blur (penalty against sigma)
+                )->dict:
     """The geometry pull against a pure move and the blur penalty against the blur's sigma, both divided by the gap
     D(L, H) - D(H', H) of `distance_probe`: shift = (D(H' moved by d mm, H) - D(H', H)) / gap, the mean of a lateral
     and an axial move; blur = (D(blur_s(I), H) - D(I, H)) / gap."""
@@ -148,7 +151,8 @@ def probe_curves(dist,                   # distance d(x, y) -> (N,), as for `dis
     return dict(shift_mm=np.array(shifts_mm), shift=np.array(shift), blur_px=np.array(blurs_px), blur=np.array(blur))
 
 def ms_per_call(dist, shape=(8, 1, 64, 64), reps:int=3, seed:int=0)->float:
-    "Milliseconds for one forward and backward pass of dist(x, y).mean() on random images of `shape` (the median of `reps`); NaN if no gradient flows."
+    """Milliseconds for one forward and backward pass of dist(x, y).mean() on random images of `shape` (the median of
+    `reps`); NaN if no gradient flows."""
     g = torch.Generator().manual_seed(seed)
     x, y = (torch.rand(shape, generator=g) * 2 - 1 for _ in range(2))
     times = []
@@ -165,7 +169,8 @@ def probe_table(dists:dict,            # name -> distance d(x, y) -> (N,)
                 blur_px:float=1.5,     # sigma of the blur penalty's blur, pixels
                 timing:bool=True,      # add the milliseconds per call on (8,1,64,64), forward and backward
                ):
-    "One row per distance: geometry pull and blur penalty (with 95% intervals over the pairs), the raw means, and the cost."
+    """One row per distance: geometry pull and blur penalty (with 95% intervals over the pairs), the raw means, and the
+    cost."""
     import pandas as pd
     rows = {}
     for name, d in dists.items():
@@ -203,22 +208,26 @@ def aligned_shift(x:Tensor,          # images (N,C,H,W)
                   k:int,             # largest shift along each axis, pixels
                   sigma:float=2.,    # low-pass before comparing, pixels: the anatomy, not the speckle
                  )->Tensor:          # (N,2) long: the (dz, dx) of each image
-    "The shift of `y` (up to k pixels each way) whose window best matches x's central window, by squared difference of the low-passed images."
+    """The shift of `y` (up to k pixels each way) whose window best matches x's central window, by squared difference
+    of the low-passed images."""
     H, W = x.shape[-2:]
     with torch.no_grad():
         a, b = gaussian_blur(x, sigma).mean(1), gaussian_blur(y, sigma).mean(1)          # (N,H,W)
         a = a[:, k:H - k, k:W - k]
         N, h, w = a.shape
-        cross = F.conv2d(b[None], a[:, None], groups=N)[0]                              # (N,2k+1,2k+1): sum a * window of b
+        # (N,2k+1,2k+1): sum a * window of b
+        cross = F.conv2d(b[None], a[:, None], groups=N)[0]
         b2 = F.avg_pool2d(b[:, None].square(), (h, w), stride=1)[:, 0] * (h * w)        # sum of b^2 over each window
-        best = (b2 - 2 * cross).flatten(1).argmin(1)                                    # sum (a - b)^2 less the constant sum a^2
+        # sum (a - b)^2 less the constant sum a^2
+        best = (b2 - 2 * cross).flatten(1).argmin(1)
     return torch.stack([best // (2 * k + 1) - k, best % (2 * k + 1) - k], 1)
 
 def shift_tolerant(d,                  # per-image distance d(x, y) -> (N,)
                    x:Tensor,           # images (N,C,H,W), the output (gradients flow to it)
                    y:Tensor,           # images of the same shape, the target
                    k:int,              # largest shift along each axis, pixels
-                   search:str='lowpass', # 'lowpass': the shift that aligns the low-passed images; 'exact': the one that minimises d
+                   # 'lowpass': the shift that aligns the low-passed images; 'exact': the one that minimises d
+                   search:str='lowpass',
                    step:int=1,         # 'exact' only: spacing of the shifts tried, pixels
                   )->Tensor:           # (N,) d(x's central window, y's window at the chosen shift)
     """`d` made tolerant of shifts up to `k` pixels: the central (H-2k)x(W-2k) window of `x` against a window of `y` moved
@@ -241,7 +250,8 @@ def shift_tolerant(d,                  # per-image distance d(x, y) -> (N,)
 
 # %% ../nbs/A10_distances.ipynb #dcb64e98
 def _vectors(f:Tensor, n:int)->tuple:
-    "At most `n` feature vectors of f (N,C,H,W) on a regular grid: (N,C,m) and their (row, column) positions in [0, 1], (m,2)."
+    """At most `n` feature vectors of f (N,C,H,W) on a regular grid: (N,C,m) and their (row, column) positions in [0,
+    1], (m,2)."""
     H, W = f.shape[-2:]
     s = max(1, math.ceil(math.sqrt(H * W / n)))
     g = f[..., s // 2::s, s // 2::s]
@@ -256,7 +266,8 @@ def contextual(fx:Tensor,             # features of the output, (N,C,H,W)
                max_vectors:int=256,   # feature vectors per image compared (a regular subgrid)
                eps:float=1e-5,
               )->Tensor:              # (N,) -log CX(x, y)
-    "The contextual loss of Mechrez et al. (2018) between two sets of feature vectors; with `spatial` > 0, CoBi (Zhang et al. 2019)."
+    """The contextual loss of Mechrez et al. (2018) between two sets of feature vectors; with `spatial` > 0, CoBi
+    (Zhang et al. 2019)."""
     x, pos = _vectors(fx, max_vectors)
     y, _ = _vectors(fy, max_vectors)
     mu = y.mean(2, keepdim=True)                             # centred on the target's mean vector
@@ -272,7 +283,8 @@ def texture_distance(fx:list,        # features of the output, one (N,C,H,W) ten
                      fy:list,        # features of the target, the same layers
                      c:float=1e-6,   # keeps 0/0 away (channels that are zero in both)
                     )->Tensor:       # (N,) in [0, 2]
-    "DISTS' texture term: per layer and channel, 1 - the similarity of the spatial means and of the standard deviations; averaged."
+    """DISTS' texture term: per layer and channel, 1 - the similarity of the spatial means and of the standard
+    deviations; averaged."""
     terms = []
     for a, b in zip(fx, fy):
         ma, mb, sa, sb = a.mean((2, 3)), b.mean((2, 3)), a.std((2, 3)), b.std((2, 3))
@@ -301,12 +313,14 @@ def variant_distance(metric,            # an LPIPS distance module: `lpips.LPIPS
                      kind:str='lpips',  # one of `KINDS`
                      layers:tuple=None, # the layers compared, from 0 (None: all)
                     )->Tensor:          # (N,)
-    "The distance `kind` on the features of `metric`'s backbone: LPIPS on `layers`, contextual or CoBi, or structure + texture."
+    """The distance `kind` on the features of `metric`'s backbone: LPIPS on `layers`, contextual or CoBi, or structure
+    + texture."""
     layers = tuple(range(n_layers(metric))) if layers is None else tuple(layers)
     if kind == 'lpips':
         if len(layers) == n_layers(metric): return metric(x, y).flatten()
         terms = torch.cat(metric(x, y, retPerLayer=True)[1], 1).flatten(1)[:, list(layers)]
-        return terms.sum(1) if hasattr(metric, 'L') else terms.mean(1)   # as the backbone's own distance: LPIPS sums, ours averages
+        # as the backbone's own distance: LPIPS sums, ours averages
+        return terms.sum(1) if hasattr(metric, 'L') else terms.mean(1)
     fx, fy = backbone_features(metric, x), backbone_features(metric, y)
     if kind == 'dists': return structure_distance(x, y) + texture_distance([fx[i] for i in layers], [fy[i] for i in layers])
     if kind in ('contextual', 'cobi'):

@@ -15,7 +15,8 @@ __all__ = ['variant_means', 'variant_verdicts', 'holds_advantage', 'variants_mar
 # %% ../nbs/13_findings.ipynb #4e954247
 def variant_means(ev:dict,                  # an evidence file, as `evidence.load_evidence` reads it
                   reference:str='registered', # which reference the scores are against
-                 )->pd.DataFrame:           # per-run means, indexed by (config, shift_mm, data_seed, seed); empty if none
+                 # per-run means, indexed by (config, shift_mm, data_seed, seed); empty if none
+                 )->pd.DataFrame:
     "Per-run means of the evidence file's variants part (with ours and the CycleGAN trained at the same levels)."
     rows = pd.DataFrame(ev.get('variants') or [])
     return pd.DataFrame() if rows.empty else seed_means(rows, by=('config', 'shift_mm'), reference=reference)
@@ -23,7 +24,8 @@ def variant_means(ev:dict,                  # an evidence file, as `evidence.loa
 def variant_verdicts(means:pd.DataFrame,     # from `variant_means`
                      against:str='cyclegan', # the reference configuration
                      scores=tuple(PRIMARY.values()), # the scores to decide on (default: the primary measures)
-                    )->pd.DataFrame:         # per (config, shift_mm): paired difference, its interval and p, the verdict
+                    # per (config, shift_mm): paired difference, its interval and p, the verdict
+                    )->pd.DataFrame:
     "Each configuration against `against` at each level: the paired differences and whether the rule says it beats it."
     out = {}
     base = means.xs(against, level='config')
@@ -39,7 +41,8 @@ def variant_verdicts(means:pd.DataFrame,     # from `variant_means`
     return pd.DataFrame.from_dict(out, orient='index').rename_axis(['config', 'shift_mm'])
 
 def holds_advantage(verdicts:pd.DataFrame, from_mm:float=2.5, scores=tuple(PRIMARY.values()))->list[str]:
-    "The configurations that beat the reference by the rule on every score at every level from `from_mm` on (and have runs there)."
+    """The configurations that beat the reference by the rule on every score at every level from `from_mm` on (and have
+    runs there)."""
     if verdicts.empty: return []
     far = verdicts[verdicts.index.get_level_values('shift_mm') >= from_mm]
     ok = far[[f'beats on {k}' for k in scores]].all(axis=1).groupby(level='config').all()
@@ -47,13 +50,15 @@ def holds_advantage(verdicts:pd.DataFrame, from_mm:float=2.5, scores=tuple(PRIMA
 
 # %% ../nbs/13_findings.ipynb #2e442597
 def variants_markdown(ev:dict)->str:
-    "The variants against the CycleGAN at each level on the primary measures, and which hold their advantage, as markdown."
+    """The variants against the CycleGAN at each level on the primary measures, and which hold their advantage, as
+    markdown."""
     vm = variant_means(ev)
     if vm.empty: return "No variant run is finished yet: `python bench/evidence.py` trains them after *ours* and the CycleGAN."
     v = variant_verdicts(vm)
     held = holds_advantage(v)
     return ("Each configuration minus the CycleGAN trained on the same split (data set 0, seeds 42, 1, 2), against the registered "
-            "truth: mean paired difference [95 % hierarchical bootstrap interval] and the paired t-test's p; for the grain ratio, "
+            """truth: mean paired difference [95 % hierarchical bootstrap interval] and the paired t-test's p; for the
+            grain ratio,"""
             "the gain in closeness to 1 (log2 units).\n\n" + v.drop(columns=[c for c in v if c.startswith('beats')]).to_markdown()
             + "\n\nBeats the CycleGAN on both primary measures, by the rule, at every level from 2.5 mm on: "
             + (', '.join(held) if held else 'none') + '.')

@@ -67,7 +67,8 @@ def check_model_scale(answer,    # the side to resize the sample's images to bef
                       n:int|None=None, # sample pairs to enhance (None: all)
                       slack:float=1.25, # how much worse than at the model's own size still counts
                      )->bool:
-    "12_enhance: the texture distance to the registered high-quality image when the bundled model enhances at your side."
+    """12_enhance: the texture distance to the registered high-quality image when the bundled model enhances at your
+    side."""
     v = as_number(answer)
     if v is None or v != int(v) or not 8 <= v <= 1024:
         return verdict(False, "Give a side in pixels, a whole number between 8 and 1024 (256: the sample's own size, no resize).")

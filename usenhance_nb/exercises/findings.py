@@ -16,7 +16,8 @@ __all__ = ['TABLE2', 'table2_verdict', 'check_table2']
 TABLE2 = ('pl_translation', 'pl_cycle')   # Phi(H, H') and Phi(H, H-bar): the variants of Table 2
 
 def table2_verdict(rows, score:str=PRIMARY['fidelity'])->str:
-    "What the rule says of Table 2's two terms on `score` against the registered truth: 'pl_translation', 'pl_cycle' or 'undecided'."
+    """What the rule says of Table 2's two terms on `score` against the registered truth: 'pl_translation', 'pl_cycle'
+    or 'undecided'."""
     m = seed_means(rows, by=('config',))[score]
     a, b = (m.xs(v, level='config') for v in TABLE2)
     if beats(a, b, SCORES[score][1]): return TABLE2[0]
@@ -24,7 +25,8 @@ def table2_verdict(rows, score:str=PRIMARY['fidelity'])->str:
     return 'undecided'
 
 def check_table2(answer,          # 'pl_translation', 'pl_cycle' or 'undecided'
-                 rows,            # the per-image rows of `evaluate_runs` for both variants, each with its training `seed`
+                 # the per-image rows of `evaluate_runs` for both variants, each with its training `seed`
+                 rows,
                 )->bool:
     "13_findings: which of Table 2's terms the rule lets you call better against the registered truth, from your runs."
     df = pd.DataFrame(rows) if not isinstance(rows, pd.DataFrame) else rows
