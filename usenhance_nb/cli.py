@@ -84,12 +84,13 @@ def _reuse_freed_memory():
 
 # %% ../nbs/A8_cli.ipynb #2bf8afd6
 @command
-def usenhance_simulate(out:str,                        # folder to write (USEnhance layout: train_datasets/, test_datasets/)
+def usenhance_simulate(out:str,                        # folder to write (USEnhance layout: train_datasets/, ...)
                        n_per_organ:int=20,             # pairs per organ
                        size:int=256,                   # image side in pixels (multiple of 4)
                        seed:int=0,                     # random seed (same seed, same images)
                        n_test:int=0,                   # unpaired low-quality test images (flat folder)
-                       misreg:str='cross-device',      # motion between the two scans: none, small, cross-device or large
+                       # motion between the two scans: none, small, cross-device or large
+                       misreg:str='cross-device',
                        scale:float=1.0,                # multiply the level's motion and speckle decorrelation by this
                        other_devices:store_true=False, # simulate the second pair of devices (OTHER_DEVICES) instead
                        overwrite:store_true=False,     # replace the images of a data set already in OUT (else: refuse)
@@ -127,7 +128,8 @@ def usenhance_train(data:Param("data folder in the USEnhance layout (real or syn
                                "leave it out to train from --low and --high", str, opt=False, nargs='?')=None,
                     out:Param("run folder (config, log, checkpoints, figures)", str, opt=False)=None,
                     preset:str='cpu',                  # hardware size: paper, colab, cpu or smoke
-                    variant:str='ours',                # Table-2 configuration: ours, pl_translation, pl_cycle, cyclegan, pix2pix
+                    # Table-2 configuration: ours, pl_translation, pl_cycle, cyclegan, pix2pix
+                    variant:str='ours',
                     epochs:int=None,                   # override the preset's number of epochs
                     set:str=None,                      # more overrides: "field=value field2=value2"
                     resume:store_true=False,           # continue the run in OUT (from OUT/last.pt)
@@ -184,7 +186,9 @@ def parse_checkpoints(args:list[str])->dict:
     for n, p in items:
         if n is None:
             k = 0
-            while k < 2 and ([short(q, k) for m, q in items if m is None].count(short(p, k)) > 1 or short(p, k) in given): k += 1
+            bare = [short(q, k) for m, q in items if m is None]
+            while k < 2 and (bare.count(short(p, k)) > 1 or short(p, k) in given):
+                k += 1; bare = [short(q, k) for m, q in items if m is None]
             n = short(p, k)
         if n in out: raise ConfigError(f"two checkpoints are named {n!r} ({out[n]} and {p}); give them names: a=PATH "
                                        "b=PATH")
@@ -217,7 +221,7 @@ def _scale_arg(name:str, v)->None:
     if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 100):
         raise ConfigError(f"{name}={v!r}: must be a positive number of millimetres per pixel, e.g. 0.15")
 
-def enhance_checked(checkpoint,                  # a run's last.pt or best.pt, or 'bundled' (the model shipped with the package)
+def enhance_checked(checkpoint,                  # a run's last.pt or best.pt, or 'bundled' (the package's own model)
                     src,                         # a DICOM or PNG file, or a folder of them
                     out_dir,                     # where the outputs go; not the input folder
                     device=None,                 # default: `default_device()`
@@ -252,17 +256,24 @@ def enhance_checked(checkpoint,                  # a run's last.pt or best.pt, o
 
 # %% ../nbs/A8_cli.ipynb #f03d912a
 @command
-def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best.pt, or 'bundled': the small trained model shipped with the package
-                      src:str,                         # a DICOM or PNG file, or a folder of them (other files are listed, not enhanced)
-                      out:str,                         # output folder (never the input folder): a PNG per input, and a derived DICOM per DICOM input
-                      mm_per_px:float=None,            # millimetres per pixel of inputs whose file does not say (PNGs, DICOMs without spacing)
-                      assume_model_scale:store_true=False, # treat inputs of unknown scale as already at the model's scale (stated in the output)
-                      model_mm_per_px:float=None,      # the model's millimetres per pixel, for a checkpoint that does not record it
-                      tile:int=None,                   # enhance large regions in tiles of this side (pixels at the model's scale)
+def usenhance_enhance(checkpoint:str,                  # a run's last.pt or best.pt, or 'bundled': the package's model
+                      # a DICOM or PNG file, or a folder of them (other files are listed, not enhanced)
+                      src:str,
+                      # output folder (never the input folder): a PNG per input, and a derived DICOM per DICOM input
+                      out:str,
+                      # millimetres per pixel of inputs whose file does not say (PNGs, DICOMs without spacing)
+                      mm_per_px:float=None,
+                      # treat inputs of unknown scale as already at the model's scale (stated in the output)
+                      assume_model_scale:store_true=False,
+                      # the model's millimetres per pixel, for a checkpoint that does not record it
+                      model_mm_per_px:float=None,
+                      # enhance large regions in tiles of this side (pixels at the model's scale)
+                      tile:int=None,
                       batch_size:int=8,                # frames per forward pass
                       device:str=None,
                       direct:store_true=False,         # on a CPU, PyTorch's direct convolutions instead of Winograd
-                      skip_bad:store_true=False,       # skip files that cannot be read (listed on stderr) instead of stopping
+                      # skip files that cannot be read (listed on stderr) instead of stopping
+                      skip_bad:store_true=False,
                       debug:store_true=False,          # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                      ):
     """Enhance ultrasound scans in millimetres: each imaging region at the model's scale; only its grey pixels change.
@@ -286,7 +297,9 @@ def usenhance_demo(out:str='runs/demo',                # output folder
                    preset:str='cpu',                   # hardware size of the models
                    variants:Param("Table-2 configurations to train", str, nargs='+')=('ours', 'cyclegan', 'pix2pix'),
                    n_per_organ:int=40,                 # synthetic pairs per organ
-                   size:int=256,                       # side of the simulated images (256: 0.15 mm per pixel; the cpu preset trains on 64x64 patches cut from them)
+                   # side of the simulated images (256: 0.15 mm per pixel; the cpu preset trains on 64x64 patches cut
+                   # from them)
+                   size:int=256,
                    epochs:int=None,                    # override the preset's epochs
                    device:str=None,
                    debug:store_true=False,             # on an error, show the traceback (or set USENHANCE_DEBUG=1)

@@ -102,10 +102,13 @@ class Config:
     n_blocks:int=15             # residual blocks in the generator (paper's best: 15)
     # losses
     adv_on:str='cycle'          # discriminators see 'cycle' reconstructions (paper eq. 3) or 'translation's
-    perceptual:str='both'       # 'both' (ours), 'translation' (Phi(H,H')), 'cycle' (Phi(H,H-bar)), 'self' (Phi(L,H')+Phi(H,L'), unpaired data) or 'none'
+    # 'both' (ours), 'translation' (Phi(H,H')), 'cycle' (Phi(H,H-bar)), 'self' (Phi(L,H')+Phi(H,L'), unpaired
+    # data) or 'none'
+    perceptual:str='both'
     lpips_net:str='vgg'         # LPIPS backbone, VGG as in the paper
-    perceptual_kind:str='lpips' # what Phi compares on the backbone's features: 'lpips' (the paper), 'contextual', 'cobi'
-                                # or 'dists' (structure + texture); appendix A10_distances
+    # what Phi compares on the backbone's features: 'lpips' (the paper), 'contextual', 'cobi' or 'dists' (structure +
+    # texture); appendix A10_distances
+    perceptual_kind:str='lpips'
     perceptual_layers:tuple|None=None # backbone layers Phi uses, 0-based (None: all, as in LPIPS)
     perceptual_shift_px:int=0   # Phi taken at the best alignment within this many pixels (0: as the images are)
     lambda_adv:float=1.0        # weight of the adversarial losses
@@ -124,7 +127,9 @@ class Config:
     step_size:int=100           # StepLR: multiply the learning rates by `gamma` every `step_size` epochs
     gamma:float=0.5             # StepLR's factor
     amp:bool|None=None          # mixed precision; None: on for CUDA, off on CPU
-    amp_dtype:str='float16'     # CUDA mixed precision: 'float16' (with a gradient scaler) or 'bfloat16' (no scaler; Ampere or newer); CPUs use bfloat16
+    # CUDA mixed precision: 'float16' (with a gradient scaler) or 'bfloat16' (no scaler; Ampere or newer); CPUs use
+    # bfloat16
+    amp_dtype:str='float16'
     channels_last:bool|None=None # NHWC memory layout; None: off (slower for these networks, bench/README.md)
     compile:bool=False          # torch.compile the networks (pays off on long GPU runs)
     max_pairs:int|None=None     # cap on training pairs per epoch (None: all), for quick runs
@@ -158,7 +163,8 @@ PRESETS = {
     # a useful run on a free Colab GPU in well under an hour
     'colab': dict(n_blocks=9, batch_size=8, epochs=30, step_size=10, **TEACHING_LOSS),
     # a narrow, shallow generator on 64x64 patches cropped from the images at their own resolution (shrinking them would
-    # erase the difference in speckle grain between the devices): visibly improves the synthetic data on 2 CPU cores in minutes
+    # erase the difference in speckle grain between the devices): visibly improves the synthetic data on 2 CPU cores in
+    # minutes
     'cpu': dict(image_size=256, crop=64, ngf=16, ndf=16, n_blocks=3, batch_size=8, epochs=12, step_size=6,
                 **TEACHING_LOSS),
     # the tiny configuration of the notebook tests
@@ -167,14 +173,14 @@ PRESETS = {
 
 VARIANTS = {
     'ours':           dict(model='cyclegan', perceptual='both'),        # Phi(H,H') + Phi(L,L')
-    'ours_literal':   dict(model='cyclegan', perceptual='both',         # ours with the paper's equation (3) and weights,
-                           adv_on='cycle', lambda_per=1.0),             # whatever the preset says
+    'ours_literal':   dict(model='cyclegan', perceptual='both',   # ours with the paper's equation (3) and weights,
+                           adv_on='cycle', lambda_per=1.0),       # whatever the preset says
     'pl_translation': dict(model='cyclegan', perceptual='translation'), # Phi(H,H')
     'pl_cycle':       dict(model='cyclegan', perceptual='cycle'),       # Phi(H,H-bar)
     'cyclegan':       dict(model='cyclegan', perceptual='none'),        # no perceptual loss
     'pix2pix':        dict(model='pix2pix', perceptual='none'),         # U-Net + PatchGAN + L1
-    'ceiling':        dict(model='supervised', target='registered',     # our generator, L1 + Phi(H,H') on the registered
-                           perceptual='translation'),                   # truth: what real data never allows
+    'ceiling':        dict(model='supervised', target='registered',   # our generator, L1 + Phi(H,H') on the registered
+                           perceptual='translation'),                 # truth: what real data never allows
 }
 
 # %% ../nbs/A1_core.ipynb #3c4b14b6

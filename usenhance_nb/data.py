@@ -126,7 +126,7 @@ def find_pairs(root,                # folder containing train_datasets/, or trai
 
 # %% ../nbs/02_data.ipynb #ac0cfffd
 def registered_pairs(pairs, # list of `Pair` (from `find_pairs`)
-                    )->list[Pair]|None: # same pairs with `high` = <organ folder>/high_quality_registered/<name>; None if any is missing
+                    )->list[Pair]|None: # `high` = <organ folder>/high_quality_registered/<name>; None if any is missing
     "`pairs` with each high-quality image replaced by the registered reference, or None where there is none."
     out = []
     for p in pairs:
@@ -136,7 +136,7 @@ def registered_pairs(pairs, # list of `Pair` (from `find_pairs`)
     return out
 
 # %% ../nbs/02_data.ipynb #4c1efafb
-def mm_per_px(root,                 # a data set folder, a folder inside it (up to 3 levels down), or (low, high) folders
+def mm_per_px(root,                 # a data set folder, a folder in it (up to 3 levels down), or (low, high) folders
               size:int|None=None,   # side the images are resized to (None: as written)
              )->float|None:         # millimetres per pixel; None where the data set does not say
     "Millimetres per pixel of the images of the data set at `root`, from its `dataset.json`."

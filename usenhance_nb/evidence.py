@@ -64,7 +64,8 @@ def claims(means:pd.DataFrame)->list[str]:
         k = primary(means, kind)
         if k is None: return None
         A, B = means.xs(a, level=0), means.xs(b, level=0)
-        note = '' if k == PRIMARY[kind] else f" ({SCORES[PRIMARY[kind]][0]} is not in this evidence: decided on {SCORES[k][0]})"
+        note = ('' if k == PRIMARY[kind] else
+                f" ({SCORES[PRIMARY[kind]][0]} is not in this evidence: decided on {SCORES[k][0]})")
         return compare(a, A[k], b, B[k], k) + note, A, B
     for claim, a, b, kind in PAPER_CLAIMS:
         if {a, b} <= configs and (s := sentence(a, b, kind)):
@@ -99,7 +100,8 @@ def evidence_tables(path=None)->dict[str, str]:
             f"Primary measures: {SCORES[PRIMARY['fidelity']][0]} (fidelity), {SCORES[PRIMARY['resolution']][0]} (resolution); "
             f"'{IDEAL_ENHANCER}' and '{BLURRED_TRUTH}' are oracle rows, not methods.")
     if p.get('complete') is False:   # an evidence run still under way writes what it has after every run
-        note = f"**Partial: {p['runs_done']} of the {p['runs_planned']} planned runs are done; cells without a spread hold one run.** " + note
+        note = (f"**Partial: {p['runs_done']} of the {p['runs_planned']} planned runs are done; cells without a spread "
+                "hold one run.** " + note)
     out = {key: f"Against {REFERENCES[ref]}. {note}\n\n" + seed_table(seed_means(ev['main'],
                                                                                  reference=ref)).to_markdown()
            for key, ref in (('registered', 'registered'), ('acquired', 'high'))}
@@ -107,11 +109,13 @@ def evidence_tables(path=None)->dict[str, str]:
     none = [SCORES[k][0] for k in SCORES if SCORES[k][1] is not None and k in reg and SCORES[k][0] not in gt]
     out['gap'] = ("Share of the input-to-ceiling gap closed against the registered truth (0% = the input, 100% = the "
                   "ceiling), mean ± spread over runs."
-                  + (f" Not shown where the ceiling does not beat the input: {', '.join(none)}." if none else "") + ("\n\n" + gt.to_markdown()) * bool(len(gt.columns)))
+                  + (f" Not shown where the ceiling does not beat the input: {', '.join(none)}." if none else "")
+                  + ("\n\n" + gt.to_markdown()) * bool(len(gt.columns)))
     sw = seed_means(ev['sweep'], by=('config', 'shift_mm'))
     out['sweep'] = ("Against the registered truth at each misregistration level (largest shift, mm), mean ± spread "
                     "over runs; then the paired "
-                    "difference ours minus CycleGAN on each run's split: the perceptual loss's own effect.\n\n" + sweep_table(sw))
+                    "difference ours minus CycleGAN on each run's split: the perceptual loss's own effect.\n\n"
+                    + sweep_table(sw))
     out['claims'] = '\n'.join(f"- {c}" for c in claims(reg) + sweep_claims(sw))
     return out
 
@@ -119,7 +123,8 @@ def seed_figure(means:pd.DataFrame, scores=('lp_ssim', 'grain_ratio', 'ssim', 'l
                 title:str=''):
     """One panel per score (those `means` has): each configuration's per-run means (dots) and their mean ± spread over
     runs (error bar)."""
-    configs, scores = list(dict.fromkeys(means.index.get_level_values(0))), [k for k in scores if k in means and means[k].notna().any()]
+    configs = list(dict.fromkeys(means.index.get_level_values(0)))
+    scores = [k for k in scores if k in means and means[k].notna().any()]
     fig, axs = plt.subplots(1, len(scores), figsize=(2.6 * len(scores), 3.8), squeeze=False)
     for ax, k in zip(axs[0], scores):
         for i, c in enumerate(configs):

@@ -153,7 +153,8 @@ def _w1(u:np.ndarray, v:np.ndarray)->float:
     return float(np.abs(np.sort(u) - np.sort(v)).mean()) if len(u) == len(v) else float(wasserstein_distance(u, v))
 
 def texture_distance(a:np.ndarray,  # enhanced image, (H, W) uint8
-                     b:np.ndarray,  # reference image, (H', W') uint8; need not be registered with `a`, nor the same size
+                     # reference image, (H', W') uint8; need not be registered with `a`, nor the same size
+                     b:np.ndarray,
                      win:int=5,     # side of the box window of the local standard deviation
                      mask=None,     # (H, W) bool for both images (then of one shape): the field of view
                     )->float:       # grey levels, >= 0; 0 when both feature distributions are equal; lower is better
@@ -196,7 +197,8 @@ def lp_metrics(enhanced:np.ndarray,  # enhanced image, (H, W) uint8
 def image_metrics(enhanced:np.ndarray,  # enhanced image G_H(L), (H, W) uint8
                   target:np.ndarray,    # real high-quality image H, (H, W) uint8
                   win:int=9,            # LNCC window
-                  mask=None,            # (H, W) bool: the field of view (`fov_mask` of the region map); None: all pixels
+                  # (H, W) bool: the field of view (`fov_mask` of the region map); None: all pixels
+                  mask=None,
                   pixel_mm:float|None=None, # millimetres per pixel: with it, the low-passed scores too
                   sigma_mm:float=LP_SIGMA_MM, # their low-pass, mm
                  )->dict:               # dict(lncc=, ssim=, psnr=, texture=[, lp_lncc=, lp_ssim=, lp_psnr=])
@@ -266,7 +268,8 @@ def structure_masks(regions:np.ndarray,  # region map, (H, W) uint8
 MIN_PIXELS, SNR_WIN = 20, 15
 
 def region_metrics(image:np.ndarray,    # (H, W) uint8: enhanced, input or reference, in the region map's geometry
-                   regions:np.ndarray,  # its region map, (H, W) uint8: 0 tissue, 1..253 structures, 254 outside, 255 band
+                   # its region map, (H, W) uint8: 0 tissue, 1..253 structures, 254 outside, 255 band
+                   regions:np.ndarray,
                   )->dict:              # dict(cnr=, gcnr=, speckle_snr=) floats, NaN where not applicable
     "CNR and gCNR of each structure against its surrounding tissue, averaged; speckle SNR of the background tissue."
     img, reg = _check_pair(image, regions)
@@ -298,7 +301,7 @@ def autocovariance(x:np.ndarray,            # (H, W) image
                    mask=None,               # (H, W) bool: the pixels to use (None: all)
                    max_lag:int=GRAIN_MAX_LAG,
                    detrend_px:float=DETREND_PX, # std of the local mean removed first, pixels
-                  )->np.ndarray:            # (2 max_lag + 1,)*2, 1 at the centre [max_lag, max_lag]; NaN where too few pixel pairs
+                  )->np.ndarray:            # (2 max_lag + 1,)*2, 1 at the centre; NaN where too few pixel pairs
     """Normalised autocovariance of `x` minus its local mean, over `mask`, lags -max_lag..max_lag along rows and columns
     (via FFT)."""
     x = np.asarray(x, np.float64)
@@ -326,13 +329,14 @@ def speckle_grain(img:np.ndarray,          # (H, W) image (uint8 or float)
                   pixel_mm:float|None=None,# millimetres per pixel (None: answers in pixels, trend at `DETREND_PX`)
                   max_lag:int=GRAIN_MAX_LAG,
                   detrend_mm:float=DETREND_MM, # std of the local mean removed first, mm
-                 )->dict:                  # dict(grain_depth_mm=, grain_lateral_mm=, grain_mm=), NaN where not measurable
+                 )->dict:                  # grain_depth_mm, grain_lateral_mm, grain_mm; NaN where not measurable
     """FWHM of the autocovariance in homogeneous tissue along depth (rows) and lateral (columns), and their geometric
     mean."""
     x = np.asarray(img)
     if x.ndim != 2: raise ValueError(f"expected an (H, W) image, got shape {x.shape}")
     mask = np.ones(x.shape, bool) if regions is None else np.asarray(regions) == 0
-    if mask.shape != x.shape: raise ValueError(f"the region map's shape {mask.shape} differs from the image's {x.shape}")
+    if mask.shape != x.shape:
+        raise ValueError(f"the region map's shape {mask.shape} differs from the image's {x.shape}")
     if mask.sum() < MIN_TISSUE or x[mask].std() == 0: return dict(grain_depth_mm=np.nan, grain_lateral_mm=np.nan,
                                                                   grain_mm=np.nan)
     c, L = autocovariance(x, mask, max_lag, DETREND_PX if pixel_mm is None else detrend_mm / pixel_mm), max_lag
@@ -340,7 +344,8 @@ def speckle_grain(img:np.ndarray,          # (H, W) image (uint8 or float)
     return dict(grain_depth_mm=d, grain_lateral_mm=l, grain_mm=float(np.sqrt(d * l)))
 
 # %% ../nbs/07_metrics.ipynb #3366b403
-def _gray255(x:Tensor)->Tensor:  # [-1, 1] images -> float64 on the 8-bit scale, rounded as `to_uint8` does; MPS has no float64
+# [-1, 1] images -> float64 on the 8-bit scale, rounded as `to_uint8` does; MPS has no float64
+def _gray255(x:Tensor)->Tensor:
     return (((x.cpu() if x.device.type == 'mps' else x).detach().double().clamp(-1, 1) + 1) * 127.5).round()
 
 def _moments_t(a:Tensor, b:Tensor, win:int)->tuple:

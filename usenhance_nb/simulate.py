@@ -136,7 +136,8 @@ def smooth_field(rng:np.random.Generator, # random generator
         c = np.linspace(-0.15, 1.15, kk, dtype=_f32)                  # bump centres, a little beyond the edges
         w = _f32(0.6 * 1.3 / (kk - 1))                                # bump width: 0.6 x their spacing
         return np.exp(-np.square(np.asarray(t, _f32).ravel()[:, None] - c[None, :]) * _f32(0.5 / w**2))
-    # unit-variance weights on Gaussians of width 0.6 x their spacing give a std of ~0.6 sqrt(pi) per axis: divide it out.
+    # unit-variance weights on Gaussians of width 0.6 x their spacing give a std of ~0.6 sqrt(pi) per axis: divide it
+    # out.
     # (einsum rather than `@`: these products are tiny, and BLAS threads spinning after each call slowed the whole
     # simulator 2-3x on a busy 2-core machine)
     w = np.einsum('ik,kl->il', basis(z, k[0]), rng.standard_normal(k).astype(_f32))
@@ -491,7 +492,7 @@ def region_map(parts:list,          # the scene's structure masks (soft, 1 insid
                idx:np.ndarray,      # (2, n, n) integer (row, column) on the tissue grid of each low-quality image pixel
                size:int,            # side of the output map
                fov:np.ndarray|None=None, # (size, size) bool field of view; outside it the map says `OUTSIDE`
-              )->np.ndarray:        # (size, size) uint8: 0 tissue, k + 1 = parts[k] (later over earlier), 255 boundary band
+              )->np.ndarray:        # (size, size) uint8: 0 tissue, k + 1 = parts[k] (later over earlier), 255 band
     """The region map of the registered truth, in the low-quality geometry: where each structure lies, and a band around
     every edge."""
     lab = np.zeros(idx.shape[1:], np.uint8)
@@ -544,7 +545,8 @@ def simulate_details(organ:str,          # one of `ORGANS`
     env_l = scan(low_dev, echo_l, atten_l, scat_l, scatterers(rng, (side0, side0)), n_sim, margin,
                  gain_db=rand.u(-2, 2),
                  tgc_err_db=rand.u(-6, 3))
-    # the registered truth: the high-end device, same gain and receiver, scanning the tissue and scatterers the handheld saw
+    # the registered truth: the high-end device, same gain and receiver, scanning the tissue and scatterers the
+    # handheld saw
     env_r = scan(high_dev, echo_l, atten_l, scat_l, noise_h, n_sim, margin, gain_db=gain_h)
     # the ideal enhancer: the high-end device scanning that tissue with scatterers of its own (its own speckle);
     # a generator of its own, so that adding it changed no other image

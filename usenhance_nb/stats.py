@@ -56,7 +56,8 @@ def primary(means:pd.DataFrame, kind:str='fidelity')->str:
     return 'ssim' if kind == 'fidelity' else None
 
 # %% ../nbs/A11_stats.ipynb #be622f2b
-def _target(direction)->bool:  # a score best at a value (not True/False/None; note 1.0 == True in Python, so test the type)
+# a score best at a value (not True/False/None; note 1.0 == True in Python, so test the type)
+def _target(direction)->bool:
     return direction is not None and not isinstance(direction, bool)
 
 def oriented(x, direction)->np.ndarray:
@@ -93,10 +94,10 @@ def hierarchical_bootstrap(d, groups, n_boot:int=N_BOOT, seed:int=0, level:float
         sums += np.where(pick == g, s, 0.0); counts += np.where(pick == g, len(p), 0)
     return tuple(np.quantile(sums.sum(1) / counts.sum(1), [(1 - level) / 2, (1 + level) / 2]))
 
-def paired_stats(a, b,                   # per-run means of A and B on one score (Series indexed by (data_seed, seed), or arrays in the same order)
+def paired_stats(a, b,                   # per-run means of A and B on a score (Series by (data_seed, seed), or arrays)
                  direction=True,         # the score's direction (`SCORES[score][1]`)
                  n_boot:int=N_BOOT, seed:int=0,
-                )->dict:                 # n, data_sets, diff (mean A - B, or for a target score the mean gain in -|log2 ratio|), lo, hi, t, p
+                )->dict:                 # n, data_sets, diff (A - B; target scores: gain in -|log2 ratio|), lo, hi, t, p
     """Paired comparison of A and B: the mean difference, its hierarchical bootstrap 95 % interval, and a two-sided
     paired t-test."""
     a, b, ds = _paired(a, b)
@@ -123,7 +124,8 @@ def beats(a, b,                         # per-run means of A and of B on one sco
 def _fmt_diff(s:dict, score:str)->str:
     dec = SCORES[score][2] + 1
     what = 'gain in closeness to 1 (log2)' if _target(SCORES[score][1]) else 'mean paired difference'
-    if not np.isfinite(s['lo']): return f"{what} {s['diff']:+.{dec}f} over {s['n']} paired run{'s' * (s['n'] != 1)} (too few to test)"
+    if not np.isfinite(s['lo']):
+        return f"{what} {s['diff']:+.{dec}f} over {s['n']} paired run{'s' * (s['n'] != 1)} (too few to test)"
     return (f"{what} {s['diff']:+.{dec}f} (95% interval {s['lo']:+.{dec}f} to {s['hi']:+.{dec}f}; t = {s['t']:.2f}, p "
             f"= {s['p']:.3g}; "
             f"{s['n']} paired runs over {s['data_sets']} data set{'s' * (s['data_sets'] != 1)})")

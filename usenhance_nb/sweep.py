@@ -30,10 +30,11 @@ def run_sweep(out,                                  # folder for the data, the r
               preset:str='cpu',                     # model and training size
               n_per_organ:int=40,                   # simulated pairs per organ and level
               size:int=64,                          # image side
-              data_seed:int|tuple=0,                # seeds the phantoms (the same at every level); several: one data set each
+              # seeds the phantoms (the same at every level); several: one data set each
+              data_seed:int|tuple=0,
               device=None,
               **overrides,                          # any `Config` field, for every run
-             )->pd.DataFrame:                       # per-image scores with `level`, `shift_mm`, `data_seed` and `seed` columns
+             )->pd.DataFrame:                       # per-image scores, with level, shift_mm, data_seed, seed
     """Train `variants` with each of `seeds` on data simulated at each misregistration level (per data seed); per-image
     test scores of all of them."""
     out, frames = Path(out), []
@@ -153,4 +154,5 @@ def sweep_table(means:pd.DataFrame, scores=('lp_ssim', 'grain_ratio', 'lncc', 's
     diff = difference_table(means, scores=scores).reset_index().rename(columns={'shift_mm': 'largest shift (mm)'})
     return (top.to_markdown(index=False) + "\n\nPaired difference ours - cyclegan, per level: mean over runs [95 % "
             "hierarchical bootstrap interval] "
-            "and the paired t-test's p (for the grain ratio: the gain in closeness to 1, in log2 units).\n\n" + diff.to_markdown(index=False))
+            "and the paired t-test's p (for the grain ratio: the gain in closeness to 1, in log2 units).\n\n"
+            + diff.to_markdown(index=False))
