@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #8bbc78f4
 from __future__ import annotations
-import json, os, shutil, tempfile, warnings, zlib
+import json, warnings, zlib
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -13,39 +13,14 @@ from torch.utils.data import Dataset, DataLoader, get_worker_info
 from PIL import Image
 from .core import Config, SIDE_RULE, check_side, side_ok, to_tensor, default_device, show_images
 from .files import DataError, read_gray, read_pair, png_files, visible
-# the layout's names (A2_files)
-from .files import ORGANS, LOW, HIGH, REGISTERED, IDEAL, DATASET_INFO, REGIONS
-from .simulate import write_dataset   # the sample is simulated (appendix A3_simulate)
-# `from usenhance_nb.data import *` names them
-_all_ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS']
+from .files import ORGANS, LOW, HIGH, REGISTERED, IDEAL, DATASET_INFO, REGIONS   # the layout (A2_files)
+from .simulate import SAMPLE_DIR, sample_dir   # the simulated sample, and where it lives (A3_simulate)
+_all_ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS', 'SAMPLE_DIR', 'sample_dir']
 
 # %% auto #0
-__all__ = ['SAMPLE_DIR', 'sample_dir', 'Pair', 'train_dir', 'find_pairs', 'registered_pairs', 'mm_per_px', 'split_pairs',
-           'PairedDataset', 'spread', 'make_loader', 'get_splits', 'first_per_organ', 'unpaired_pairs', 'show_pairs',
-           'ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS']
-
-# %% ../nbs/02_data.ipynb #7fbbe030
-def _sample_home()->Path:
-    "The checkout's `data/sample` when the package is installed from one (`pip install -e`), else a user cache folder."
-    # the package's own location, not the working directory: the same from nbs/, from the repository root, in the doc
-    # build
-    import usenhance_nb
-    repo = Path(usenhance_nb.__file__).resolve().parents[1]/'data'/'sample'
-    if (repo/'train_datasets').is_dir(): return repo
-    return Path(os.environ.get('USENHANCE_CACHE', Path.home()/'.cache'/'usenhance_nb'))/'sample'
-
-SAMPLE_DIR = _sample_home()  # the small simulated sample that the notebooks and their tests use
-
-def sample_dir()->Path:
-    """`SAMPLE_DIR`, simulated there once first if it is missing: in the user cache folder, never in a checkout or the
-    working directory."""
-    if not (SAMPLE_DIR/'train_datasets').is_dir():
-        SAMPLE_DIR.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix='sample.', dir=SAMPLE_DIR.parent))
-        write_dataset(tmp, n_per_organ=4, size=256, seed=0, n_test=4, misreg='small')
-        try: tmp.rename(SAMPLE_DIR)  # whole or not at all: an interrupted simulation leaves no half sample behind
-        except OSError: shutil.rmtree(tmp)  # another process made it meanwhile
-    return SAMPLE_DIR
+__all__ = ['Pair', 'train_dir', 'find_pairs', 'registered_pairs', 'mm_per_px', 'split_pairs', 'PairedDataset', 'spread',
+           'make_loader', 'get_splits', 'first_per_organ', 'unpaired_pairs', 'show_pairs', 'ORGANS', 'LOW', 'HIGH',
+           'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS', 'SAMPLE_DIR', 'sample_dir']
 
 # %% ../nbs/02_data.ipynb #02e81204
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from scipy.ndimage import distance_transform_edt
 
 # %% auto #0
-__all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS', 'OUTSIDE', 'BAND', 'ZENODO_RECORD',
-           'UserError', 'ImageError', 'DataError', 'open_image', 'read_gray', 'NoSpaceError', 'NotWritableError',
-           'no_space_error', 'atomic_write', 'write_gray', 'visible', 'png_files', 'list_images', 'read_pair',
-           'read_header', 'check_pairs', 'download_usenhance']
+__all__ = ['ORGANS', 'LOW', 'HIGH', 'REGISTERED', 'IDEAL', 'DATASET_INFO', 'REGIONS', 'OUTSIDE', 'BAND', 'RING_PX',
+           'ZENODO_RECORD', 'UserError', 'ImageError', 'DataError', 'open_image', 'read_gray', 'NoSpaceError',
+           'NotWritableError', 'no_space_error', 'atomic_write', 'write_gray', 'visible', 'png_files', 'list_images',
+           'read_pair', 'read_header', 'check_pairs', 'read_regions', 'structure_masks', 'download_usenhance']
 
 # %% ../nbs/A2_files.ipynb #078ed88b
 class UserError(Exception):
@@ -205,6 +206,31 @@ def check_pairs(pairs,                # list of `Pair`
                         (f"\n... and {len(problems) - 20} more" if len(problems) > 20 else '') +
                         "\nRe-download or re-export these files, or move their pairs out of the data folder.")
     return n
+
+# %% ../nbs/A2_files.ipynb #fa7eeb7f
+RING_PX = 8  # width of the ring of surrounding tissue, pixels beyond a structure's band
+
+def read_regions(pair)->np.ndarray|None:
+    "The region map of `pair` (a `Pair`): `<organ>/regions/<name>.png` as (H, W) uint8, or None where there is none."
+    p = Path(pair.low).parent.parent/REGIONS/Path(pair.low).name
+    if not p.is_file(): return None
+    with Image.open(p) as im:
+        if im.mode != 'L': raise DataError(f"{p}: region maps are 8-bit grayscale PNGs, this one is {im.mode}")
+        return np.asarray(im).copy()
+
+def structure_masks(regions:np.ndarray,  # region map, (H, W) uint8
+                    i:int,               # structure id, 1..254
+                   )->tuple:             # (inside, band, ring, t): three boolean masks and the signed distance
+    """Structure `i`'s pixels, its share of the boundary band, the ring of tissue around it, and each pixel's signed
+    distance from its edge."""
+    inside = regions == i
+    d_out, d_in = distance_transform_edt(~inside), distance_transform_edt(inside)
+    _, (ri, ci) = distance_transform_edt((regions == 0) | (regions == BAND), return_indices=True)
+    band = (regions == BAND) & (regions[ri, ci] == i)                  # band pixels whose nearest structure is i
+    bw = d_out[band].max() if band.any() else 0.
+    ring = (d_out > bw) & (d_out <= bw + RING_PX) & (regions != BAND)
+    if ring.any(): ring &= regions == np.bincount(regions[ring]).argmax()
+    return inside, band, ring, np.where(inside, 1 - d_in, d_out)
 
 # %% ../nbs/A2_files.ipynb #599e3a30
 ZENODO_RECORD = 7841249  # MICCAI 2023 USEnhance challenge data

@@ -11,18 +11,15 @@ from torch import Tensor
 from scipy.ndimage import gaussian_filter
 from scipy.stats import wasserstein_distance
 from skimage.metrics import structural_similarity
-from pathlib import Path
-from PIL import Image
-from scipy.ndimage import distance_transform_edt
-from .files import BAND, OUTSIDE, REGIONS, DataError   # the region maps' labels and folder (A2_files)
-_all_ = ['BAND', 'OUTSIDE']
+from .files import BAND, OUTSIDE, read_regions, structure_masks   # region maps (appendix A2_files)
+_all_ = ['BAND', 'OUTSIDE', 'read_regions', 'structure_masks']
 
 # %% auto #0
-__all__ = ['SSIM_WIN', 'FLAT_VAR', 'LP_SIGMA_MM', 'RING_PX', 'MIN_PIXELS', 'SNR_WIN', 'GRAIN_MAX_LAG', 'MIN_TISSUE', 'DETREND_MM',
+__all__ = ['SSIM_WIN', 'FLAT_VAR', 'LP_SIGMA_MM', 'MIN_PIXELS', 'SNR_WIN', 'GRAIN_MAX_LAG', 'MIN_TISSUE', 'DETREND_MM',
            'DETREND_PX', 'fov_mask', 'psnr', 'ssim', 'lncc', 'texture_features', 'texture_distance', 'lowpass',
-           'lp_metrics', 'image_metrics', 'cnr', 'gcnr', 'speckle_snr', 'read_regions', 'structure_masks',
-           'region_metrics', 'autocovariance', 'speckle_grain', 'batch_psnr', 'batch_ssim', 'batch_lncc',
-           'batch_metrics', 'BAND', 'OUTSIDE']
+           'lp_metrics', 'image_metrics', 'cnr', 'gcnr', 'speckle_snr', 'region_metrics', 'autocovariance',
+           'speckle_grain', 'batch_psnr', 'batch_ssim', 'batch_lncc', 'batch_metrics', 'BAND', 'OUTSIDE',
+           'read_regions', 'structure_masks']
 
 # %% ../nbs/07_metrics.ipynb #6bccaf93
 def _check_gray(x)->np.ndarray:
@@ -44,8 +41,7 @@ def _check_mask(mask, shape)->np.ndarray|None:
     return m
 
 def fov_mask(regions:np.ndarray|None)->np.ndarray|None:  # a region map (H, W) uint8, or None
-    """The pixels inside the field of view of a region map (value != `OUTSIDE`), or None where there is no map (score
-    every pixel)."""
+    "The pixels inside the field of view of a region map (value != `OUTSIDE`), or None where there is no map (score every pixel)."
     return None if regions is None else np.asarray(regions) != OUTSIDE
 
 # %% ../nbs/07_metrics.ipynb #e1519836
@@ -58,8 +54,7 @@ def psnr(a:np.ndarray,  # enhanced image, (H, W) uint8
          b:np.ndarray,  # reference image, (H, W) uint8
          mask=None,     # (H, W) bool: the pixels to score (None: all)
         )->float:       # dB; inf for identical images
-    """Peak signal-to-noise ratio on the 8-bit scale (data_range 255), as scikit-image's `peak_signal_noise_ratio`; over
-    `mask` if given."""
+    "Peak signal-to-noise ratio on the 8-bit scale (data_range 255), as scikit-image's `peak_signal_noise_ratio`; over `mask` if given."
     a, b = _check_pair(a, b)
     return _psnr(a, b, _check_mask(mask, a.shape))
 
@@ -80,8 +75,7 @@ def ssim(a:np.ndarray,  # enhanced image, (H, W) uint8, at least 7x7
          b:np.ndarray,  # reference image, (H, W) uint8
          mask=None,     # (H, W) bool: score only the 7x7 windows lying wholly inside it (None: all)
         )->float:       # mean SSIM, 1 for identical images
-    """SSIM on the 8-bit scale: scikit-image's `structural_similarity` (7x7 uniform window, data_range 255), averaged
-    over the windows inside `mask`."""
+    "SSIM on the 8-bit scale: scikit-image's `structural_similarity` (7x7 uniform window, data_range 255), averaged over the windows inside `mask`."
     a, b = _check_pair(a, b)
     return _ssim(a, b, _check_mask(mask, a.shape))
 
@@ -94,8 +88,7 @@ def _box_sums(x:np.ndarray, win:int)->np.ndarray:
     return c[win:, win:] - c[:-win, win:] - c[win:, :-win] + c[:-win, :-win]
 
 def _check_win(win, shape):
-    if not 2 <= win <= min(shape): raise ValueError(f"win={win} must be between 2 and the image's shorter side "
-                                                    f"{min(shape)}")
+    if not 2 <= win <= min(shape): raise ValueError(f"win={win} must be between 2 and the image's shorter side {min(shape)}")
 
 def _window_r(cov, va, vb, n:int, xp):
     "Correlation per window from n^2 cov, n^2 var_a, n^2 var_b: flat in both -> 1, flat in exactly one -> 0."
@@ -104,8 +97,7 @@ def _window_r(cov, va, vb, n:int, xp):
     return xp.where(fa & fb, 1.0, xp.where(fa | fb, 0.0, r.clip(-1, 1)))
 
 def _lncc(a, b, win:int, mask=None)->float:
-    """LNCC of uint8 images (exact integer sums) or float images (centred first, float64 sums), over the windows inside
-    `mask`."""
+    "LNCC of uint8 images (exact integer sums) or float images (centred first, float64 sums), over the windows inside `mask`."
     if a.dtype == np.uint8: a, b = a.astype(np.int64), b.astype(np.int64)
     else: a, b = a - a.mean(), b - b.mean()         # float: centring keeps the sums small and the rounding error tiny
     n = win * win
@@ -123,8 +115,7 @@ def lncc(a:np.ndarray,     # enhanced image, (H, W) uint8
          win:int=9,        # side of the square box window, in pixels
          mask=None,        # (H, W) bool: score only the windows lying wholly inside it (None: all)
         )->float:          # mean local correlation over the valid windows, in [-1, 1]; 1 for identical images
-    """Local normalised cross-correlation: mean over valid win x win windows of cov/sqrt(var_a var_b), flat windows by
-    `FLAT_VAR`."""
+    "Local normalised cross-correlation: mean over valid win x win windows of cov/sqrt(var_a var_b), flat windows by `FLAT_VAR`."
     a, b = _check_pair(a, b); _check_win(win, a.shape)
     return _lncc(a, b, win, _check_mask(mask, a.shape))
 
@@ -133,8 +124,7 @@ def texture_features(img:np.ndarray,  # (H, W) uint8 image, at least 3x3 and win
                      win:int=5,       # side of the box window of the local standard deviation
                      mask=None,       # (H, W) bool: only windows (and 3x3 Sobel neighbourhoods) wholly inside it
                     )->tuple[np.ndarray, np.ndarray]: # (local std, gradient magnitude), flat float64, grey levels
-    """Local standard deviation in every win x win window inside `img`, and Sobel gradient magnitude at every interior
-    pixel."""
+    "Local standard deviation in every win x win window inside `img`, and Sobel gradient magnitude at every interior pixel."
     x = _check_gray(img).astype(np.int64)
     if min(x.shape) < 3: raise ValueError(f"image of shape {x.shape} is too small for a 3x3 Sobel filter")
     _check_win(win, x.shape); n, mask = win * win, _check_mask(mask, x.shape)
@@ -148,18 +138,15 @@ def texture_features(img:np.ndarray,  # (H, W) uint8 image, at least 3x3 and win
 
 # %% ../nbs/07_metrics.ipynb #175553af
 def _w1(u:np.ndarray, v:np.ndarray)->float:
-    """Wasserstein-1 distance of two samples: the mean gap between sorted values when they are equally large (same as
-    scipy's, 10x faster), else scipy's."""
+    "Wasserstein-1 distance of two samples: the mean gap between sorted values when they are equally large (same as scipy's, 10x faster), else scipy's."
     return float(np.abs(np.sort(u) - np.sort(v)).mean()) if len(u) == len(v) else float(wasserstein_distance(u, v))
 
 def texture_distance(a:np.ndarray,  # enhanced image, (H, W) uint8
-                     # reference image, (H', W') uint8; need not be registered with `a`, nor the same size
-                     b:np.ndarray,
+                     b:np.ndarray,  # reference image, (H', W') uint8; need not be registered with `a`, nor the same size
                      win:int=5,     # side of the box window of the local standard deviation
                      mask=None,     # (H, W) bool for both images (then of one shape): the field of view
                     )->float:       # grey levels, >= 0; 0 when both feature distributions are equal; lower is better
-    """Mean of the Wasserstein-1 distances between the local-std distributions and the gradient-magnitude distributions
-    of `a` and `b`."""
+    "Mean of the Wasserstein-1 distances between the local-std distributions and the gradient-magnitude distributions of `a` and `b`."
     (sa, ga), (sb, gb) = texture_features(a, win, mask), texture_features(b, win, mask)
     if min(map(len, (sa, ga, sb, gb))) == 0: return np.nan
     return float((_w1(sa, sb) + _w1(ga, gb)) / 2)
@@ -171,8 +158,7 @@ def lowpass(img:np.ndarray,   # (H, W) image
             sigma_px:float,   # Gaussian standard deviation, pixels
             mask=None,        # (H, W) bool: only these pixels are averaged (normalised convolution); 0 outside
            )->np.ndarray:     # (H, W) float64
-    """Gaussian low-pass of `img` (zero beyond the image's border and outside `mask`, then renormalised by the weight
-    inside)."""
+    "Gaussian low-pass of `img` (zero beyond the image's border and outside `mask`, then renormalised by the weight inside)."
     x = np.asarray(img, np.float64)
     m = np.ones(x.shape) if mask is None else np.asarray(mask, np.float64)
     num, den = (gaussian_filter(v, sigma_px, mode='constant') for v in (x * m, m))
@@ -185,11 +171,9 @@ def lp_metrics(enhanced:np.ndarray,  # enhanced image, (H, W) uint8
                win:int=9,            # LNCC window, pixels
                mask=None,            # (H, W) bool: the field of view (None: all pixels)
               )->dict:               # dict(lp_lncc=, lp_ssim=, lp_psnr=)
-    """LNCC, SSIM and PSNR of the two images low-passed with a Gaussian of `sigma_mm`: fidelity to the anatomy, blind to
-    the speckle pattern."""
+    "LNCC, SSIM and PSNR of the two images low-passed with a Gaussian of `sigma_mm`: fidelity to the anatomy, blind to the speckle pattern."
     a, b = _check_pair(enhanced, target); _check_win(win, a.shape); mask = _check_mask(mask, a.shape)
-    if pixel_mm is None or not pixel_mm > 0: raise ValueError(f"pixel_mm={pixel_mm!r}: give the images' millimetres "
-                                                              "per pixel (dataset.json's mm_per_px)")
+    if pixel_mm is None or not pixel_mm > 0: raise ValueError(f"pixel_mm={pixel_mm!r}: give the images' millimetres per pixel (dataset.json's mm_per_px)")
     la, lb = (lowpass(x, sigma_mm / pixel_mm, mask) for x in (a, b))
     return dict(lp_lncc=_lncc(la, lb, win, mask), lp_ssim=_ssim(la, lb, mask), lp_psnr=_psnr(la, lb, mask))
 
@@ -197,22 +181,18 @@ def lp_metrics(enhanced:np.ndarray,  # enhanced image, (H, W) uint8
 def image_metrics(enhanced:np.ndarray,  # enhanced image G_H(L), (H, W) uint8
                   target:np.ndarray,    # real high-quality image H, (H, W) uint8
                   win:int=9,            # LNCC window
-                  # (H, W) bool: the field of view (`fov_mask` of the region map); None: all pixels
-                  mask=None,
+                  mask=None,            # (H, W) bool: the field of view (`fov_mask` of the region map); None: all pixels
                   pixel_mm:float|None=None, # millimetres per pixel: with it, the low-passed scores too
                   sigma_mm:float=LP_SIGMA_MM, # their low-pass, mm
                  )->dict:               # dict(lncc=, ssim=, psnr=, texture=[, lp_lncc=, lp_ssim=, lp_psnr=])
-    """LNCC, SSIM, PSNR and texture distance (5x5 windows) of one enhanced image against its reference, on the 8-bit
-    scale; and the low-passed scores where `pixel_mm` is known."""
-    out = dict(lncc=lncc(enhanced, target, win, mask), ssim=ssim(enhanced, target, mask),
-               psnr=psnr(enhanced, target, mask),
+    "LNCC, SSIM, PSNR and texture distance (5x5 windows) of one enhanced image against its reference, on the 8-bit scale; and the low-passed scores where `pixel_mm` is known."
+    out = dict(lncc=lncc(enhanced, target, win, mask), ssim=ssim(enhanced, target, mask), psnr=psnr(enhanced, target, mask),
                texture=texture_distance(enhanced, target, mask=mask))
     return out if pixel_mm is None else out | lp_metrics(enhanced, target, pixel_mm, sigma_mm, win, mask)
 
 # %% ../nbs/07_metrics.ipynb #ad5f0744
 def _sample(x)->np.ndarray:
-    if (x := np.asarray(x, dtype=np.float64).ravel()).size < 2: raise ValueError("need at least 2 intensities, got "
-                                                                                 f"{x.size}")
+    if (x := np.asarray(x, dtype=np.float64).ravel()).size < 2: raise ValueError(f"need at least 2 intensities, got {x.size}")
     return x
 
 def cnr(a:np.ndarray,  # intensities inside a structure (any shape)
@@ -220,15 +200,13 @@ def cnr(a:np.ndarray,  # intensities inside a structure (any shape)
        )->float:       # |mean_a - mean_b| / sqrt(var_a + var_b); higher is better
     "Contrast-to-noise ratio of two samples of intensities (population variances)."
     a, b = _sample(a), _sample(b)
-    with np.errstate(divide='ignore',
-                     invalid='ignore'): return float(abs(a.mean() - b.mean()) / np.sqrt(a.var() + b.var()))
+    with np.errstate(divide='ignore', invalid='ignore'): return float(abs(a.mean() - b.mean()) / np.sqrt(a.var() + b.var()))
 
 def gcnr(a:np.ndarray,  # intensities inside a structure
          b:np.ndarray,  # intensities of the tissue around it
          bins:int=256,  # bins for non-8-bit samples, spanning both; 8-bit samples get one bin per grey level
         )->float:       # 1 - overlap of the two histograms, in [0, 1]; higher is better
-    """Generalised contrast-to-noise ratio (Rodriguez-Molares et al. 2020): 1 minus the overlap of the two intensity
-    histograms."""
+    "Generalised contrast-to-noise ratio (Rodriguez-Molares et al. 2020): 1 minus the overlap of the two intensity histograms."
     if np.asarray(a).dtype == np.uint8 and np.asarray(b).dtype == np.uint8: edges = np.arange(257) - 0.5
     else: edges = np.histogram_bin_edges(np.concatenate([_sample(a), _sample(b)]), bins)
     pa, pb = (np.histogram(np.ravel(x), edges)[0] / np.size(x) for x in (a, b))
@@ -239,37 +217,11 @@ def speckle_snr(x:np.ndarray)->float:  # intensities of a homogeneous region -> 
     x = _sample(x)
     with np.errstate(divide='ignore', invalid='ignore'): return float(x.mean() / x.std())
 
-# %% ../nbs/07_metrics.ipynb #fa7eeb7f
-RING_PX = 8  # width of the ring of surrounding tissue, pixels beyond a structure's band
-
-def read_regions(pair)->np.ndarray|None:
-    "The region map of `pair` (a `Pair`): `<organ>/regions/<name>.png` as (H, W) uint8, or None where there is none."
-    p = Path(pair.low).parent.parent/REGIONS/Path(pair.low).name
-    if not p.is_file(): return None
-    with Image.open(p) as im:
-        if im.mode != 'L': raise DataError(f"{p}: region maps are 8-bit grayscale PNGs, this one is {im.mode}")
-        return np.asarray(im).copy()
-
-def structure_masks(regions:np.ndarray,  # region map, (H, W) uint8
-                    i:int,               # structure id, 1..254
-                   )->tuple:             # (inside, band, ring, t): three boolean masks and the signed distance
-    """Structure `i`'s pixels, its share of the boundary band, the ring of tissue around it, and each pixel's signed
-    distance from its edge."""
-    inside = regions == i
-    d_out, d_in = distance_transform_edt(~inside), distance_transform_edt(inside)
-    _, (ri, ci) = distance_transform_edt((regions == 0) | (regions == BAND), return_indices=True)
-    band = (regions == BAND) & (regions[ri, ci] == i)                  # band pixels whose nearest structure is i
-    bw = d_out[band].max() if band.any() else 0.
-    ring = (d_out > bw) & (d_out <= bw + RING_PX) & (regions != BAND)
-    if ring.any(): ring &= regions == np.bincount(regions[ring]).argmax()
-    return inside, band, ring, np.where(inside, 1 - d_in, d_out)
-
 # %% ../nbs/07_metrics.ipynb #db93555a
 MIN_PIXELS, SNR_WIN = 20, 15
 
 def region_metrics(image:np.ndarray,    # (H, W) uint8: enhanced, input or reference, in the region map's geometry
-                   # its region map, (H, W) uint8: 0 tissue, 1..253 structures, 254 outside, 255 band
-                   regions:np.ndarray,
+                   regions:np.ndarray,  # its region map, (H, W) uint8: 0 tissue, 1..253 structures, 254 outside, 255 band
                   )->dict:              # dict(cnr=, gcnr=, speckle_snr=) floats, NaN where not applicable
     "CNR and gCNR of each structure against its surrounding tissue, averaged; speckle SNR of the background tissue."
     img, reg = _check_pair(image, regions)
@@ -280,18 +232,15 @@ def region_metrics(image:np.ndarray,    # (H, W) uint8: enhanced, input or refer
         if inside.sum() < MIN_PIXELS or ring.sum() < MIN_PIXELS: continue
         out['cnr'].append(cnr(x[inside], x[ring])); out['gcnr'].append(gcnr(img[inside], img[ring]))
     out = {k: float(np.nanmean(v)) if np.isfinite(v).any() else np.nan for k, v in out.items()}   # keys: cnr, gcnr
-    if min(reg.shape) < SNR_WIN or not (ok := _box_sums((reg != 0).astype(np.int64),
-                                                        SNR_WIN) == 0).any(): return {**out, 'speckle_snr': np.nan}
+    if min(reg.shape) < SNR_WIN or not (ok := _box_sums((reg != 0).astype(np.int64), SNR_WIN) == 0).any(): return {**out, 'speckle_snr': np.nan}
     xi, n = img.astype(np.int64), SNR_WIN ** 2                       # the windows lying entirely in background tissue
     s1, s2 = _box_sums(xi, SNR_WIN)[ok], _box_sums(xi * xi, SNR_WIN)[ok]
-    # 0/0 (an all-black window): NaN, skipped
-    with np.errstate(divide='ignore', invalid='ignore'): snr = s1 / np.sqrt(n * s2 - s1 * s1)
+    with np.errstate(divide='ignore', invalid='ignore'): snr = s1 / np.sqrt(n * s2 - s1 * s1)   # 0/0 (an all-black window): NaN, skipped
     return {**out, 'speckle_snr': float(np.nanmedian(snr)) if np.isfinite(snr).any() or np.isinf(snr).any() else np.nan}
 
 # %% ../nbs/07_metrics.ipynb #e7f2e885
 GRAIN_MAX_LAG, MIN_TISSUE = 24, 256  # largest lag of the autocovariance (pixels); fewest tissue pixels to measure on
-# the local trend removed before measuring: Gaussian std in mm (in pixels without a scale)
-DETREND_MM, DETREND_PX = 3.0, 20
+DETREND_MM, DETREND_PX = 3.0, 20     # the local trend removed before measuring: Gaussian std in mm (in pixels without a scale)
 
 def _detrend(x:np.ndarray, m:np.ndarray, sigma_px:float)->np.ndarray:
     "x minus its local mean (Gaussian low-pass of std sigma_px over mask m), 0 outside m."
@@ -301,9 +250,8 @@ def autocovariance(x:np.ndarray,            # (H, W) image
                    mask=None,               # (H, W) bool: the pixels to use (None: all)
                    max_lag:int=GRAIN_MAX_LAG,
                    detrend_px:float=DETREND_PX, # std of the local mean removed first, pixels
-                  )->np.ndarray:            # (2 max_lag + 1,)*2, 1 at the centre; NaN where too few pixel pairs
-    """Normalised autocovariance of `x` minus its local mean, over `mask`, lags -max_lag..max_lag along rows and columns
-    (via FFT)."""
+                  )->np.ndarray:            # (2 max_lag + 1,)*2, 1 at the centre [max_lag, max_lag]; NaN where too few pixel pairs
+    "Normalised autocovariance of `x` minus its local mean, over `mask`, lags -max_lag..max_lag along rows and columns (via FFT)."
     x = np.asarray(x, np.float64)
     m = np.ones(x.shape, bool) if mask is None else np.asarray(mask, bool)
     y, L = _detrend(x, m, detrend_px), max_lag
@@ -316,8 +264,7 @@ def autocovariance(x:np.ndarray,            # (H, W) image
     return c / c[L, L]
 
 def _half_width(p:np.ndarray)->float:
-    """Lag (pixels, interpolated) where the profile p[0]=1, p[1], ... first falls below 1/2: linear in ln p against lag
-    squared."""
+    "Lag (pixels, interpolated) where the profile p[0]=1, p[1], ... first falls below 1/2: linear in ln p against lag squared."
     below = np.flatnonzero(~(p >= 0.5))
     if not len(below) or np.isnan(p[below[0]]): return np.nan
     k = below[0]; p1, p2 = p[k - 1], p[k]
@@ -329,23 +276,19 @@ def speckle_grain(img:np.ndarray,          # (H, W) image (uint8 or float)
                   pixel_mm:float|None=None,# millimetres per pixel (None: answers in pixels, trend at `DETREND_PX`)
                   max_lag:int=GRAIN_MAX_LAG,
                   detrend_mm:float=DETREND_MM, # std of the local mean removed first, mm
-                 )->dict:                  # grain_depth_mm, grain_lateral_mm, grain_mm; NaN where not measurable
-    """FWHM of the autocovariance in homogeneous tissue along depth (rows) and lateral (columns), and their geometric
-    mean."""
+                 )->dict:                  # dict(grain_depth_mm=, grain_lateral_mm=, grain_mm=), NaN where not measurable
+    "FWHM of the autocovariance in homogeneous tissue along depth (rows) and lateral (columns), and their geometric mean."
     x = np.asarray(img)
     if x.ndim != 2: raise ValueError(f"expected an (H, W) image, got shape {x.shape}")
     mask = np.ones(x.shape, bool) if regions is None else np.asarray(regions) == 0
-    if mask.shape != x.shape:
-        raise ValueError(f"the region map's shape {mask.shape} differs from the image's {x.shape}")
-    if mask.sum() < MIN_TISSUE or x[mask].std() == 0: return dict(grain_depth_mm=np.nan, grain_lateral_mm=np.nan,
-                                                                  grain_mm=np.nan)
+    if mask.shape != x.shape: raise ValueError(f"the region map's shape {mask.shape} differs from the image's {x.shape}")
+    if mask.sum() < MIN_TISSUE or x[mask].std() == 0: return dict(grain_depth_mm=np.nan, grain_lateral_mm=np.nan, grain_mm=np.nan)
     c, L = autocovariance(x, mask, max_lag, DETREND_PX if pixel_mm is None else detrend_mm / pixel_mm), max_lag
     d, l = (2 * _half_width(p) * (pixel_mm or 1.0) for p in (c[L:, L], c[L, L:]))
     return dict(grain_depth_mm=d, grain_lateral_mm=l, grain_mm=float(np.sqrt(d * l)))
 
 # %% ../nbs/07_metrics.ipynb #3366b403
-# [-1, 1] images -> float64 on the 8-bit scale, rounded as `to_uint8` does; MPS has no float64
-def _gray255(x:Tensor)->Tensor:
+def _gray255(x:Tensor)->Tensor:  # [-1, 1] images -> float64 on the 8-bit scale, rounded as `to_uint8` does; MPS has no float64
     return (((x.cpu() if x.device.type == 'mps' else x).detach().double().clamp(-1, 1) + 1) * 127.5).round()
 
 def _moments_t(a:Tensor, b:Tensor, win:int)->tuple:
@@ -378,8 +321,6 @@ def batch_metrics(enhanced:Tensor,  # generator outputs in [-1, 1], (N,1,H,W)
                  )->dict:           # dict(lncc=, ssim=, psnr=) of per-image float64 tensors on the CPU
     "LNCC, SSIM and PSNR per image of a batch, on the 8-bit scale; agrees with `image_metrics`."
     if enhanced.shape != target.shape or enhanced.ndim != 4 or enhanced.shape[1] != 1:
-        raise ValueError(f"expected two (N,1,H,W) batches of the same shape, got {tuple(enhanced.shape)} and "
-                         f"{tuple(target.shape)}")
+        raise ValueError(f"expected two (N,1,H,W) batches of the same shape, got {tuple(enhanced.shape)} and {tuple(target.shape)}")
     a, b = _gray255(enhanced), _gray255(target)
-    return {k: v.cpu() for k,
-            v in dict(lncc=batch_lncc(a, b, win), ssim=batch_ssim(a, b), psnr=batch_psnr(a, b)).items()}
+    return {k: v.cpu() for k, v in dict(lncc=batch_lncc(a, b, win), ssim=batch_ssim(a, b), psnr=batch_psnr(a, b)).items()}

@@ -4,7 +4,7 @@
 
 # %% ../nbs/A3_simulate.ipynb #fa82a286
 from __future__ import annotations
-import json, os
+import json, os, shutil, tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -20,10 +20,10 @@ _f32 = np.float32  # the simulator works in float32 throughout: half the memory 
 
 # %% auto #0
 __all__ = ['FOV_MM', 'C_MM_US', 'ALPHA', 'SIM_MIN', 'TISSUE_GREY', 'HIGH_END', 'HANDHELD', 'SUB', 'ANATOMY', 'PROBES',
-           'MISREGISTRATION', 'BAND_PX', 'OTHER_DEVICES', 'Device', 'display_gain', 'resolution_mm', 'psf',
-           'scatterers', 'convolve', 'ScatterField', 'scatter_field', 'echoes', 'smooth_field', 'echo_map', 'scan',
-           'log_compress', 'field_of_view', 'Misregistration', 'as_misregistration', 'misalign', 'warp', 'decorrelate',
-           'region_map', 'simulate_details', 'simulate_pair', 'write_dataset']
+           'MISREGISTRATION', 'BAND_PX', 'OTHER_DEVICES', 'SAMPLE_DIR', 'Device', 'display_gain', 'resolution_mm',
+           'psf', 'scatterers', 'convolve', 'ScatterField', 'scatter_field', 'echoes', 'smooth_field', 'echo_map',
+           'scan', 'log_compress', 'field_of_view', 'Misregistration', 'as_misregistration', 'misalign', 'warp',
+           'decorrelate', 'region_map', 'simulate_details', 'simulate_pair', 'write_dataset', 'sample_dir']
 
 # %% ../nbs/A3_simulate.ipynb #298abc95
 FOV_MM = 38.4     # side of the square field of view, mm (0.15 mm per pixel at 256x256)
@@ -659,3 +659,26 @@ OTHER_DEVICES = (Device('high-end B', f0=6.0, cycles=2.4, fnum=2.1, dyn_range=55
                         gain_db=display_gain(55., grey=75), smooth_px=0.7),
                  Device('handheld B', f0=3.5, cycles=3.0, fnum=2.6, dyn_range=45., noise_db=-30., haze=0.09,
                         gain_db=display_gain(45., grey=50), smooth_px=1.0))
+
+# %% ../nbs/A3_simulate.ipynb #7fbbe030
+def _sample_home()->Path:
+    "The checkout's `data/sample` when the package is installed from one (`pip install -e`), else a user cache folder."
+    # the package's own location, not the working directory: the same from nbs/, from the repository root, in the doc
+    # build
+    import usenhance_nb
+    repo = Path(usenhance_nb.__file__).resolve().parents[1]/'data'/'sample'
+    if (repo/'train_datasets').is_dir(): return repo
+    return Path(os.environ.get('USENHANCE_CACHE', Path.home()/'.cache'/'usenhance_nb'))/'sample'
+
+SAMPLE_DIR = _sample_home()  # the small simulated sample that the notebooks and their tests use
+
+def sample_dir()->Path:
+    """`SAMPLE_DIR`, simulated there once first if it is missing: in the user cache folder, never in a checkout or the
+    working directory."""
+    if not (SAMPLE_DIR/'train_datasets').is_dir():
+        SAMPLE_DIR.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix='sample.', dir=SAMPLE_DIR.parent))
+        write_dataset(tmp, n_per_organ=4, size=256, seed=0, n_test=4, misreg='small')
+        try: tmp.rename(SAMPLE_DIR)  # whole or not at all: an interrupted simulation leaves no half sample behind
+        except OSError: shutil.rmtree(tmp)  # another process made it meanwhile
+    return SAMPLE_DIR
