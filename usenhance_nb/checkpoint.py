@@ -4,29 +4,39 @@
 
 # %% ../nbs/A5_checkpoint.ipynb #38b09d55
 from __future__ import annotations
-import dataclasses, importlib, pickle
-from contextlib import nullcontext
+import dataclasses, errno, importlib, pickle
 from pathlib import Path
 import torch
 from torch import nn
 
 from .core import Config
-from .files import atomic_write
+from .files import UserError, atomic_write, no_space_error
 from .generator import build_generator
 
 # %% auto #0
-__all__ = ['BUNDLED_MODEL', 'CheckpointError', 'save_checkpoint', 'remove_partial', 'load_checkpoint', 'autocast',
+__all__ = ['BUNDLED_MODEL', 'CheckpointError', 'save_checkpoint', 'remove_partial', 'load_checkpoint', 'checkpoint_config',
            'load_generator']
 
 # %% ../nbs/A5_checkpoint.ipynb #796922d8
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     "A file that is not a usable checkpoint; the message says what it is and what to do."
+
+def _disk_full(e:BaseException|None)->bool:
+    "Whether `e`, or an error it was raised from, is 'no space left on device' (torch's zip writer wraps it)."
+    while e is not None:
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC: return True
+        e = e.__cause__ or e.__context__
+    return False
 
 def save_checkpoint(state:dict, # plain data: tensors, numbers, strings, lists, tuples, dicts
                     path,       # the file to (re)write
                    ):
     "Write `state` with `torch.save` through `atomic_write`: `path` is either the old or the new checkpoint, never half of one."
-    with atomic_write(path) as f: torch.save(state, f)
+    try:
+        with atomic_write(path) as f: torch.save(state, f)
+    except RuntimeError as e:   # a full disk in the middle of torch's zip writer: "[enforce fail at inline_container.cc]"
+        if _disk_full(e): raise no_space_error(path) from e
+        raise
 
 # %% ../nbs/A5_checkpoint.ipynb #bf6914e8
 def _is_partial(p:Path)->bool:
@@ -78,11 +88,14 @@ def load_checkpoint(path,                  # a checkpoint written by `save_check
     return s
 
 # %% ../nbs/A5_checkpoint.ipynb #b9580f4a
-def autocast(device, enabled:bool, dtype:str='float16'):
-    "Mixed precision when `enabled`: on CUDA in `dtype` ('float16' or 'bfloat16'), on a CPU in bfloat16; else a no-op."
-    device = torch.device(device)
-    if not enabled: return nullcontext()
-    return torch.autocast(device.type, dtype=getattr(torch, dtype) if device.type == 'cuda' else torch.bfloat16)
+def checkpoint_config(s:dict, path)->dict:
+    "The config fields checkpoint `s` (read from `path`) was written with; a `CheckpointError` names fields this version does not know."
+    if 'config' not in s:
+        raise CheckpointError(f"{path}: holds {sorted(s)[:6]}, not a usenhance run checkpoint (config and generator weights); {_OTHER}.")
+    unknown = set(s['config']) - {f.name for f in dataclasses.fields(Config)}
+    if unknown: raise CheckpointError(f"{path}: its config has fields this version of usenhance_nb does not know "
+                                      f"({sorted(unknown)}); it was written by another version: install that one.")
+    return s['config']
 
 try: _HERE = Path(__file__).resolve().parent
 except NameError: _HERE = Path(importlib.import_module('usenhance_nb').__file__).resolve().parent  # in this notebook
@@ -98,13 +111,9 @@ def load_generator(path,          # a run's last.pt or best.pt, or the word 'bun
                                   "usenhance_nb, or pass a checkpoint of your own")
         path = BUNDLED_MODEL
     s = load_checkpoint(path, map_location='cpu')
-    if 'config' not in s or not ('g_h' in s or 'nets' in s):
+    if not ('g_h' in s or 'nets' in s):
         raise CheckpointError(f"{path}: holds {sorted(s)[:6]}, not a usenhance run checkpoint (config and generator weights); {_OTHER}.")
-    names = {f.name for f in dataclasses.fields(Config)}
-    unknown = set(s['config']) - names
-    if unknown: raise CheckpointError(f"{path}: its config has fields this version of usenhance_nb does not know "
-                                      f"({sorted(unknown)}); it was written by another version: install that one.")
-    cfg = Config(**s['config'])
+    cfg = Config(**checkpoint_config(s, path))
     if 'g_h' in s: sd = s['g_h']
     else: sd = {k[len('g_h.'):]: v for k, v in s['nets'].items() if k.startswith('g_h.')}
     g = build_generator(cfg)

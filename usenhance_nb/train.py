@@ -4,61 +4,136 @@
 
 # %% ../nbs/08_train.ipynb #04c8a1e0
 from __future__ import annotations
-import random
+import math, random
 import numpy as np
 import torch
 from torch import nn
 import matplotlib.pyplot as plt
 
-from .core import Config, ConfigError, show_images
+from .core import CHOICES, Config, ConfigError, show_images
 from .data import PairedDataset, first_per_organ, get_splits, make_loader
-from .generator import build_generator
+from .generator import GENERATORS, resnet_generator, unet_generator
 from .discriminator import Discriminator
 from .perceptual import PerceptualLoss
 from .losses import (adv_inputs, adversarial_loss, cycle_loss, identity_loss, perceptual_term,
-                                 generator_loss, discriminator_loss)
+                                 generator_loss, discriminator_loss, lsgan_loss)
 from .metrics import batch_metrics
 
 # %% auto #0
-__all__ = ['build_models', 'train_step', 'validate', 'plot_history', 'sample_grid', 'plot_training', 'perceptual_for',
-           'fit_plain']
+__all__ = ['MODELS', 'LOG_SCHEMA', 'PANELS', 'Model', 'patch_gan', 'register_model', 'get_model', 'CycleGAN', 'Pix2Pix',
+           'Supervised', 'build_models', 'cyclegan_terms', 'train_step', 'validate', 'plot_history', 'sample_grid',
+           'log_columns', 'plot_training', 'perceptual_for', 'fit_plain']
 
 # %% ../nbs/08_train.ipynb #09c8a1e0
+class Model:
+    "A model as the training code sees it, declared once (class attributes); `register_model` makes it a `Config.model`."
+    name:str = ''
+    generators:dict = {}       # network -> builder(cfg), trained by the generators' Adam ('g_h' is the one that enhances)
+    discriminators:dict = {}   # network -> builder(cfg), trained by the discriminators' Adam
+    judges:dict = {}           # discriminator -> the image (of `terms`' second result) it judges as fake
+    weights:dict = {}          # loss term -> the Config field that weights it in the total
+    perceptual:tuple|None = None  # the `perceptual` modes it accepts (None: any)
+    unpaired:tuple = ()        # the `perceptual` modes with which it trains on two unpaired folders (none: it needs pairs)
+    def terms(self, nets, phi, cfg, low, high)->tuple[dict, dict]:
+        "Its generator loss terms (weighted sum under 'total') and images: 'fake_h' = G_H(L) and what `judges` names."
+        raise NotImplementedError
+    def real(self, d:str, low, high): return high   # the real images discriminator `d` sees
+    def total(self, terms:dict, cfg:Config): return sum(getattr(cfg, f) * terms[t] for t, f in self.weights.items())
+    def needs_phi(self, cfg:Config)->bool: return 'per' in self.weights and cfg.perceptual != 'none' and bool(cfg.lambda_per)
+
+def patch_gan(channels:int): return lambda cfg: Discriminator(channels, cfg.ndf)   # notebook 04's, as a builder
+
+MODELS = {}   # name -> Model
+
+def register_model(model):
+    "Make a `Model` (class or instance) a choice of `Config.model`: in `MODELS`, `CHOICES['model']`, `GENERATORS`."
+    m = model() if isinstance(model, type) else model
+    MODELS[m.name] = m
+    if m.name not in CHOICES['model']: CHOICES['model'] = (*CHOICES['model'], m.name)
+    GENERATORS[m.name] = m.generators['g_h']   # loading a checkpoint builds G_H from there (appendix A5)
+    return model
+
+def get_model(name:str)->Model:
+    if name not in MODELS: raise ConfigError(f"model={name!r}: choose one of {tuple(MODELS)}")
+    return MODELS[name]
+
+# %% ../nbs/08_train.ipynb #0c3a3c7a
+@register_model
+class CycleGAN(Model):
+    "The paper's model: two ResNet generators, one PatchGAN per domain, eq. 6's four terms (`cyclegan_terms`, below)."
+    name, generators = 'cyclegan', dict(g_h=resnet_generator, g_l=resnet_generator)
+    discriminators, judges = dict(d_h=patch_gan(1), d_l=patch_gan(1)), dict(d_h='x_h', d_l='x_l')
+    weights = dict(adv='lambda_adv', cycle='lambda_cycle', idt='lambda_id', per='lambda_per')
+    unpaired = ('self', 'cycle', 'none')   # the modes that compare no image with its partner
+    def terms(self, nets, phi, cfg, low, high): return cyclegan_terms(nets, phi, cfg, low, high)
+    def real(self, d, low, high): return high if d == 'd_h' else low
+
+@register_model
+class Pix2Pix(Model):
+    "pix2pix: a U-Net G_H, judged with its input by a conditional PatchGAN; adversarial + L1 to the partner."
+    name, generators, discriminators, judges = 'pix2pix', dict(g_h=unet_generator), dict(d_h=patch_gan(2)), dict(d_h='x_h')
+    weights = dict(adv='lambda_adv', l1='lambda_l1')
+    def terms(self, nets, phi, cfg, low, high):
+        fake_h = nets.g_h(low)
+        x_h = torch.cat([low, fake_h], 1)       # D_H sees the pair (L, G_H(L))
+        t = dict(adv=lsgan_loss(nets.d_h(x_h), 1.0), l1=(fake_h - high).abs().mean())
+        return {**t, 'total': self.total(t, cfg)}, dict(fake_h=fake_h, x_h=x_h)
+    def real(self, d, low, high): return torch.cat([low, high], 1)
+
+@register_model
+class Supervised(Model):
+    "The ceiling: the ResNet G_H alone, L1 + Phi(H, G_H(L)) against the (registered) truth, no discriminator."
+    name, generators, weights = 'supervised', dict(g_h=resnet_generator), dict(l1='lambda_l1', per='lambda_per')
+    perceptual = ('translation', 'none')       # it has only G_H(L) to compare with H
+    def terms(self, nets, phi, cfg, low, high):
+        fake_h = nets.g_h(low)
+        t = dict(l1=(fake_h - high).abs().mean(), per=phi(high, fake_h) if phi is not None else fake_h.new_zeros(()))
+        return {**t, 'total': self.total(t, cfg)}, dict(fake_h=fake_h)
+
+# %% ../nbs/08_train.ipynb #2c8dd2ba
 def build_models(cfg:Config)->nn.ModuleDict:
-    "The networks of `cfg.model`: g_h, g_l, d_h, d_l for 'cyclegan'; g_h, d_h for 'pix2pix'; g_h for 'supervised'."
-    if cfg.model == 'cyclegan':
-        nets = dict(g_h=build_generator(cfg), g_l=build_generator(cfg), d_h=Discriminator(1, cfg.ndf), d_l=Discriminator(1, cfg.ndf))
-    elif cfg.model == 'pix2pix': nets = dict(g_h=build_generator(cfg), d_h=Discriminator(2, cfg.ndf))
-    else: nets = dict(g_h=build_generator(cfg))   # 'supervised': no discriminator
-    for k in ('g_h', 'g_l'):   # the ResNet generators recompute their trunk in the backward pass if asked (notebook 03)
-        if k in nets and hasattr(nets[k], 'checkpoint_blocks'): nets[k].checkpoint_blocks = cfg.checkpoint_blocks
+    "The networks `cfg.model` declares: g_h, g_l, d_h, d_l for 'cyclegan'; g_h, d_h for 'pix2pix'; g_h for 'supervised'."
+    m = get_model(cfg.model)
+    nets = {k: build(cfg) for k, build in {**m.generators, **m.discriminators}.items()}
+    for k in m.generators:   # the ResNet generators recompute their trunk in the backward pass if asked (notebook 03)
+        if hasattr(nets[k], 'checkpoint_blocks'): nets[k].checkpoint_blocks = cfg.checkpoint_blocks
     return nn.ModuleDict(nets)  # every network initialises itself with the reference N(0, 0.02) (notebook 03)
 
 # %% ../nbs/08_train.ipynb #12c8a1e0
+def cyclegan_terms(nets,          # g_h, g_l, d_h, d_l (`build_models` of a 'cyclegan' config)
+                   phi,           # perceptual distance Phi(X, Y) (a `PerceptualLoss`); None for perceptual='none'
+                   cfg:Config,    # adv_on, perceptual, the lambdas
+                   low, high,     # a batch of low-quality images L and their high-quality partners H
+                  )->tuple[dict, dict]:  # the terms (eq. 6's sum under 'total'); G_H(L) and the judged x_H, x_L
+    "The paper's generator loss, term by term: the one place it is computed (the plain step, the Trainer, the exercises)."
+    fake_h, fake_l = nets.g_h(low), nets.g_l(high)                      # H' = G_H(L), L' = G_L(H)
+    rec_h, rec_l = nets.g_h(fake_l), nets.g_l(fake_h)                   # H-bar = G_H(L'), L-bar = G_L(H')
+    x_h, x_l = adv_inputs(fake_h, fake_l, rec_h, rec_l, cfg.adv_on)     # eq. 3: (H-bar, L-bar); the text: (H', L')
+    per_mode = cfg.perceptual if cfg.lambda_per else 'none'             # a term of weight 0 is not computed
+    terms = dict(adv=adversarial_loss(nets.d_h(x_h), nets.d_l(x_l)),                  # eq. 3
+                 cycle=cycle_loss(high, rec_h, low, rec_l),                           # eq. 4
+                 idt=identity_loss(high, nets.g_h(high), low, nets.g_l(low)),         # eq. 5
+                 per=perceptual_term(phi, high, low, fake_h, fake_l, rec_h, rec_l, per_mode))  # eq. 2
+    terms['total'] = generator_loss(terms, cfg.lambda_adv, cfg.lambda_cycle, cfg.lambda_id, cfg.lambda_per)  # eq. 6
+    return terms, dict(fake_h=fake_h, x_h=x_h, x_l=x_l)
+
+# %% ../nbs/08_train.ipynb #86c0eb94
 def train_step(nets:nn.ModuleDict,  # g_h, g_l, d_h, d_l (`build_models` of a 'cyclegan' config)
                opt_g, opt_d,        # Adam over both generators (lr_g) and over both discriminators (lr_d): the TTUR
-               phi,                 # perceptual distance Phi(X, Y) (a `PerceptualLoss`); None for perceptual='none'
-               cfg:Config,          # adv_on, perceptual, the lambdas, smooth_at
+               phi, cfg:Config,     # as for `cyclegan_terms`; cfg.smooth_at for eq. 7
                low, high,           # a batch of low-quality images L and their high-quality partners H
               )->dict:              # every loss of the step, detached
     "One update of both generators (paper eq. 6), then one of both discriminators (eq. 7)."
-    g_h, g_l, d_h, d_l = nets.g_h, nets.g_l, nets.d_h, nets.d_l
+    d_h, d_l = nets.d_h, nets.d_l
     d_h.requires_grad_(False); d_l.requires_grad_(False)        # the discriminators judge, but do not learn here
-    fake_h, fake_l = g_h(low), g_l(high)                        # H' = G_H(L), L' = G_L(H)
-    rec_h, rec_l = g_h(fake_l), g_l(fake_h)                     # H-bar = G_H(L'), L-bar = G_L(H')
-    x_h, x_l = adv_inputs(fake_h, fake_l, rec_h, rec_l, cfg.adv_on)  # eq. 3: (H-bar, L-bar); the text: (H', L')
-    per_mode = cfg.perceptual if cfg.lambda_per else 'none'     # a term of weight 0 is not computed
-    terms = dict(adv=adversarial_loss(d_h(x_h), d_l(x_l)),                  # eq. 3
-                 cycle=cycle_loss(high, rec_h, low, rec_l),                 # eq. 4
-                 idt=identity_loss(high, g_h(high), low, g_l(low)),         # eq. 5
-                 per=perceptual_term(phi, high, low, fake_h, fake_l, rec_h, rec_l, per_mode))  # eq. 2
-    total = generator_loss(terms, cfg.lambda_adv, cfg.lambda_cycle, cfg.lambda_id, cfg.lambda_per)     # eq. 6
-    opt_g.zero_grad(); total.backward(); opt_g.step()
+    terms, imgs = cyclegan_terms(nets, phi, cfg, low, high)
+    opt_g.zero_grad(); terms['total'].backward(); opt_g.step()
     d_h.requires_grad_(True); d_l.requires_grad_(True)
-    loss_h = discriminator_loss(d_h(high), d_h(x_h.detach()), cfg.smooth_at)  # eq. 7 for D_H: real H, judged x_H
-    loss_l = discriminator_loss(d_l(low), d_l(x_l.detach()), cfg.smooth_at)   # eq. 7 for D_L: real L, judged x_L
+    x_h, x_l = imgs['x_h'].detach(), imgs['x_l'].detach()
+    loss_h = discriminator_loss(d_h(high), d_h(x_h), cfg.smooth_at)  # eq. 7 for D_H: real H, judged x_H
+    loss_l = discriminator_loss(d_l(low), d_l(x_l), cfg.smooth_at)   # eq. 7 for D_L: real L, judged x_L
     opt_d.zero_grad(); (loss_h + loss_l).backward(); opt_d.step()
-    return {**{f'g_{k}': v.detach() for k, v in terms.items()}, 'g_total': total.detach(), 'd_h': loss_h.detach(), 'd_l': loss_l.detach()}
+    return {**{f'g_{k}': v.detach() for k, v in terms.items()}, 'd_h': loss_h.detach(), 'd_l': loss_l.detach()}
 
 # %% ../nbs/08_train.ipynb #16c8a1e0
 @torch.inference_mode()
@@ -97,22 +172,41 @@ def sample_grid(g_h:nn.Module, pairs, cfg:Config, device='cpu', title:str='Valid
     return show_images([*low.cpu(), *fake, *highs], titles, ncols=n, suptitle=title)
 
 # %% ../nbs/08_train.ipynb #18c8a1e0
-def plot_training(history:list[dict], title:str='Training'):
-    "Loss terms, discriminator losses and scores, G_H's gradient norm per term, distances of G_H(L), validation SSIM."
-    fig, axs = plt.subplots(2, 3, figsize=(13, 6.4))
+LOG_SCHEMA = {  # the columns of a training log (`fit_plain`'s history; the Trainer's history and log.csv)
+    'epoch': 'the epoch the row closes (1, 2, ...)',
+    'g_<term>': "each generator loss term the model declares (`Model.weights`), unweighted, mean over the epoch's steps",
+    'g_total': 'their weighted sum, the loss the generators descend (eq. 6 for the CycleGAN)',
+    'd_h, d_l': "each discriminator's loss (eq. 7), mean over the epoch's steps",
+    'dh_real, dh_fake': "Trainer: D_H's mean score on real images and on the images it judges, on one batch after the epoch",
+    'gn_<term>': "Trainer: norm of the gradient on G_H's weights of each weighted term, on that batch",
+    'gh_to_low, gh_to_high': 'Trainer: mean |G_H(L) - L| and |G_H(L) - H| on that batch',
+    'lncc, ssim, psnr': 'validation metrics of G_H(L) against H (notebook 07)',
+    'lr_g, lr_d, seconds': "Trainer: each side's learning rate after the epoch, the epoch's wall-clock time"}
+
+def log_columns(model:str='cyclegan')->dict:
+    "The log columns of `model` by group (see `LOG_SCHEMA`); `plot_training` draws one panel per group."
+    m = get_model(model)
+    return dict(terms=[f'g_{t}' for t in m.weights], discriminators=list(m.discriminators),
+                scores=['dh_real', 'dh_fake'] if 'd_h' in m.judges else [], gradients=[f'gn_{t}' for t in m.weights],
+                distances=['gh_to_low', 'gh_to_high'], validation=['ssim'])
+
+PANELS = dict(terms='generator loss terms (unweighted)', discriminators='discriminator losses (eq. 7)',
+              scores="D_H's mean score: real vs judged-as-fake", gradients='|grad of G_H| from each weighted term',
+              distances='mean |G_H(L) - L| and |G_H(L) - H|', validation='validation SSIM')
+
+def plot_training(history:list[dict], title:str='Training', model:str='cyclegan'):
+    "One panel per group of `log_columns(model)` that `history` has (loss terms, discriminators, probes, SSIM)."
+    panels = {k: [c for c in v if c in history[0]] for k, v in log_columns(model).items()}
+    panels = {k: v for k, v in panels.items() if v}
+    rows = math.ceil(len(panels) / 3)
+    fig, axs = plt.subplots(rows, 3, figsize=(13, 3.2 * rows), squeeze=False)
     ep = [r['epoch'] for r in history]
-    def panel(ax, keys, name, log=False):
-        for k in keys:
-            if k in history[0]: ax.plot(ep, [max(r[k], 1e-8) if log else r[k] for r in history], marker='o', ms=3, label=k)
-        ax.set_title(name, fontsize=10); ax.set_xlabel('epoch'); ax.grid(alpha=.3)
+    for ax, (group, keys) in zip(axs.flat, panels.items()):
+        log = group in ('terms', 'gradients')
+        for k in keys: ax.plot(ep, [max(r[k], 1e-8) if log else r[k] for r in history], marker='o', ms=3, label=k)
+        ax.set_title(PANELS[group], fontsize=10); ax.set_xlabel('epoch'); ax.grid(alpha=.3); ax.legend(fontsize=7)
         if log: ax.set_yscale('log')
-        if ax.lines: ax.legend(fontsize=7)
-    panel(axs[0, 0], ['g_adv', 'g_cycle', 'g_idt', 'g_per', 'g_l1'], 'generator loss terms (unweighted)', log=True)
-    panel(axs[0, 1], ['d_h', 'd_l'], 'discriminator losses')
-    panel(axs[0, 2], ['dh_real', 'dh_fake'], "D_H's mean score: real vs judged-as-fake")
-    panel(axs[1, 0], ['gn_adv', 'gn_cycle', 'gn_idt', 'gn_per', 'gn_l1'], "|grad of G_H| from each weighted term", log=True)
-    panel(axs[1, 1], ['gh_to_low', 'gh_to_high'], 'mean |G_H(L) - L| and |G_H(L) - H|')
-    panel(axs[1, 2], ['ssim'], 'validation SSIM')
+    for ax in axs.flat[len(panels):]: ax.remove()
     fig.suptitle(title); fig.tight_layout()
     return fig
 
