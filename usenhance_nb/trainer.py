@@ -4,7 +4,7 @@
 
 # %% ../nbs/A6_trainer.ipynb #04a6d3f0
 from __future__ import annotations
-import csv, dataclasses, io, math, os, random, time, warnings
+import csv, dataclasses, hashlib, io, json, math, os, random, socket, time, warnings, weakref
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import replace
 from types import SimpleNamespace
@@ -16,66 +16,46 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 import matplotlib.pyplot as plt
+from fastcore.basics import patch
 from fastprogress.fastprogress import master_bar, progress_bar
 
 from .core import Config, ConfigError, check_config, default_device
-from .files import atomic_write
+from .files import UserError, atomic_write, check_pairs, visible
 from .data import REGISTERED, PairedDataset, get_splits, make_loader, mm_per_px, registered_pairs, spread
 from .enhance import average_statistics, image_statistics   # the statistics enhancement compares its inputs with
-from .files import check_pairs
-from .checkpoint import autocast, load_checkpoint, remove_partial, save_checkpoint
-from .perceptual import PerceptualLoss
-from .losses import (lsgan_loss, adv_inputs, adversarial_loss, cycle_loss, identity_loss, discriminator_loss,
-                                 generator_loss, perceptual_term, real_target)
-from .train import build_models, perceptual_for, validate, plot_history, plot_training, sample_grid
+from .checkpoint import checkpoint_config, load_checkpoint, remove_partial, save_checkpoint
+from .losses import lsgan_loss, real_target
+from .train import MODELS, Model, build_models, get_model, perceptual_for, validate, plot_history, plot_training, sample_grid
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'FIGURES', 'generator_terms', 'discriminator_terms', 'ImagePool', 'power_iteration', 'term_weights',
-           'probe', 'rng_state', 'set_rng_state', 'DivergenceError', 'GPUMemoryError', 'RunFolderError',
-           'check_run_folder', 'micro_batches', 'dist_env', 'init_distributed', 'training_statistics', 'Trainer',
-           'write_log']
+__all__ = ['RUN_FILES', 'FIGURES', 'autocast', 'discriminator_terms', 'ImagePool', 'power_iteration', 'term_weights', 'probe',
+           'rng_state', 'set_rng_state', 'DivergenceError', 'GPUMemoryError', 'RunFolderError', 'TrainingInterrupted',
+           'check_run_folder', 'RunLock', 'micro_batches', 'dist_env', 'init_distributed', 'training_statistics',
+           'split_fingerprint', 'Trainer', 'check_model', 'write_log']
 
 # %% ../nbs/A6_trainer.ipynb #08a6d3f0
-def generator_terms(nets, phi, cfg:Config, low, high)->tuple[dict, dict]:
-    "The generator-side loss terms of `cfg.model` (weighted total under 'total') and the images: fake_h, x_h, x_l (judged by D_H, D_L)."
-    if cfg.model == 'cyclegan':   # `train_step`'s generator half (08_train), term for term
-        fake_h, fake_l = nets.g_h(low), nets.g_l(high)
-        rec_h, rec_l = nets.g_h(fake_l), nets.g_l(fake_h)
-        x_h, x_l = adv_inputs(fake_h, fake_l, rec_h, rec_l, cfg.adv_on)
-        terms = dict(adv=adversarial_loss(nets.d_h(x_h), nets.d_l(x_l)), cycle=cycle_loss(high, rec_h, low, rec_l),
-                     idt=identity_loss(high, nets.g_h(high), low, nets.g_l(low)),
-                     per=perceptual_term(phi, high, low, fake_h, fake_l, rec_h, rec_l, cfg.perceptual if cfg.lambda_per else 'none'))
-        terms['total'] = generator_loss(terms, cfg.lambda_adv, cfg.lambda_cycle, cfg.lambda_id, cfg.lambda_per)
-    elif cfg.model == 'pix2pix':  # conditional PatchGAN + L1
-        fake_h = nets.g_h(low)
-        x_h, x_l = torch.cat([low, fake_h], 1), None
-        terms = dict(adv=lsgan_loss(nets.d_h(x_h), 1.0), l1=(fake_h - high).abs().mean())
-        terms['total'] = cfg.lambda_adv * terms['adv'] + cfg.lambda_l1 * terms['l1']
-    elif cfg.model == 'supervised':  # the ceiling: L1 + perceptual against the (registered) truth, no discriminator
-        fake_h = nets.g_h(low)
-        x_h = x_l = None
-        terms = dict(l1=(fake_h - high).abs().mean(), per=phi(high, fake_h) if phi is not None else fake_h.new_zeros(()))
-        terms['total'] = cfg.lambda_l1 * terms['l1'] + cfg.lambda_per * terms['per']
-    else: raise ConfigError(f"model={cfg.model!r}: choose 'cyclegan', 'pix2pix' or 'supervised'")
-    return terms, dict(fake_h=fake_h, x_h=x_h, x_l=x_l)
+def autocast(device, enabled:bool, dtype:str='float16'):
+    "Mixed precision when `enabled`: on CUDA in `dtype` ('float16' or 'bfloat16'), on a CPU in bfloat16; else a no-op."
+    device = torch.device(device)
+    if not enabled: return nullcontext()
+    return torch.autocast(device.type, dtype=getattr(torch, dtype) if device.type == 'cuda' else torch.bfloat16)
 
 # %% ../nbs/A6_trainer.ipynb #10a6d3f0
-def discriminator_terms(nets, cfg:Config, low, high, x_h, x_l,
-                        part:str='both',  # each D's loss on 'real' images, on 'fake' ones, or 'both' (their sum)
+def discriminator_terms(nets, cfg:Config, low, high,
+                        judged:dict,              # image name (`Model.judges`' values) -> the images judged as fake
+                        part:str='both',          # each D's loss on 'real' images, on 'fake' ones, or 'both' (their sum)
+                        labels:dict|None=None,    # D -> its real label; default: `real_target` of these real scores
                        )->dict:
-    "Smoothed least-squares loss of each discriminator on real images and (detached) fakes."
-    pix = cfg.model == 'pix2pix'
-    pairs = dict(d_h=(torch.cat([low, high], 1) if pix else high, x_h))
-    if not pix: pairs['d_l'] = (low, x_l)
-    out = {}
-    for k, (real, fake) in pairs.items():
-        d = getattr(nets, k)
-        if part == 'both': out[k] = discriminator_loss(d(real), d(fake.detach()), cfg.smooth_at)
-        elif part == 'real':
-            s = d(real)
-            out[k] = lsgan_loss(s, real_target(s, cfg.smooth_at))
-        elif part == 'fake': out[k] = lsgan_loss(d(fake.detach()), 0.)
-        else: raise ValueError(f"part={part!r}: choose 'real', 'fake' or 'both'")
+    "Smoothed least-squares loss of each discriminator of `cfg.model` on real images and (detached) fakes."
+    if part not in ('real', 'fake', 'both'): raise ValueError(f"part={part!r}: choose 'real', 'fake' or 'both'")
+    m, out = get_model(cfg.model), {}
+    for k, img in m.judges.items():
+        d, loss = getattr(nets, k), 0.
+        if part != 'fake':
+            s = d(m.real(k, low, high))
+            loss = lsgan_loss(s, labels[k] if labels else real_target(s, cfg.smooth_at))
+        if part != 'real': loss = loss + lsgan_loss(d(judged[img].detach()), 0.)
+        out[k] = loss
     return out
 
 # %% ../nbs/A6_trainer.ipynb #13a6d3f0
@@ -111,15 +91,14 @@ def power_iteration(nets,          # networks whose spectral-normalised layers a
 
 # %% ../nbs/A6_trainer.ipynb #18a6d3f0
 def term_weights(cfg:Config)->dict:
-    "The weight of each generator loss term of `cfg.model`."
-    if cfg.model == 'pix2pix': return dict(adv=cfg.lambda_adv, l1=cfg.lambda_l1)
-    if cfg.model == 'supervised': return dict(l1=cfg.lambda_l1, per=cfg.lambda_per)
-    return dict(adv=cfg.lambda_adv, cycle=cfg.lambda_cycle, idt=cfg.lambda_id, per=cfg.lambda_per)
+    "The weight of each generator loss term of `cfg.model`, as its `Model.weights` declares."
+    return {t: getattr(cfg, f) for t, f in get_model(cfg.model).weights.items()}
 
 def probe(nets, phi, cfg:Config, low, high)->dict:
     "G_H's gradient norm from each weighted loss term, D_H's mean scores, and |G_H(L)-L|, |G_H(L)-H| on one batch."
-    with power_iteration([n for k, n in nets.items() if k.startswith('d')], on=False):  # the probe changes no network
-        terms, imgs = generator_terms(nets, phi, cfg, low, high)
+    m = get_model(cfg.model)
+    with power_iteration([nets[k] for k in m.discriminators], on=False):  # the probe changes no network
+        terms, imgs = m.terms(nets, phi, cfg, low, high)
         params = [p for p in nets.g_h.parameters() if p.requires_grad]
         out = {}
         for k, w in term_weights(cfg).items():
@@ -128,9 +107,9 @@ def probe(nets, phi, cfg:Config, low, high)->dict:
             grads = torch.autograd.grad(w * t, params, retain_graph=True, allow_unused=True)  # leaves .grad untouched
             out[f'gn_{k}'] = math.sqrt(sum(float(g.float().pow(2).sum()) for g in grads if g is not None))
         with torch.no_grad():
-            if imgs['x_h'] is not None:   # no discriminator to probe in 'supervised'
-                real = high if cfg.model == 'cyclegan' else torch.cat([low, high], 1)
-                out.update(dh_real=float(nets.d_h(real).float().mean()), dh_fake=float(nets.d_h(imgs['x_h']).float().mean()))
+            if 'd_h' in m.judges:   # no discriminator to probe in 'supervised'
+                out.update(dh_real=float(nets.d_h(m.real('d_h', low, high)).float().mean()),
+                           dh_fake=float(nets.d_h(imgs[m.judges['d_h']]).float().mean()))
             fake_h = imgs['fake_h'].float()
             out.update(gh_to_low=float((fake_h - low).abs().mean()), gh_to_high=float((fake_h - high).abs().mean()))
     return out
@@ -152,14 +131,17 @@ def set_rng_state(s:dict, gens:list[torch.Generator]):
     for g, st in zip(gens, s['gens']): g.set_state(st)
 
 # %% ../nbs/A6_trainer.ipynb #24a6d3f0
-class DivergenceError(RuntimeError):
+class DivergenceError(UserError, RuntimeError):
     "Raised when a loss becomes NaN or infinite; the last good checkpoint is kept."
 
-class GPUMemoryError(RuntimeError):
+class GPUMemoryError(UserError, RuntimeError):
     "Raised when a training step does not fit in the GPU's memory; the message says which setting to change."
 
-class RunFolderError(ValueError):
+class RunFolderError(UserError, ValueError):
     "A run folder that cannot be used as asked; the message says which option to pass."
+
+class TrainingInterrupted(KeyboardInterrupt):
+    "Ctrl-C (or a kernel interrupt) during `fit`: the message says what the run folder holds and how to continue."
 
 RUN_FILES = ('last.pt', 'best.pt', 'log.csv')                # a folder holding any of these holds a run
 FIGURES = ('curves.png', 'training.png', 'samples.png')
@@ -172,6 +154,10 @@ def check_run_folder(out,               # the run folder
     out = Path(out)
     held = [f for f in RUN_FILES if (out/f).exists()]
     if resume and overwrite: raise RunFolderError(f"resume and overwrite exclude each other: --resume continues the run in {out}, --overwrite replaces it")
+    if resume and not held and out.is_dir():   # resuming into a folder of something else: a mistyped name?
+        other = sorted(p.name for p in out.iterdir() if visible(p) and p.name not in ('config.json', *FIGURES))
+        if other: raise RunFolderError(f"{out} holds no run to resume (no last.pt) but other files ({', '.join(other[:5])}): "
+                                       "check the folder's name; without --resume (resume=True) a new run starts there.")
     if not held or overwrite: return
     if not resume:
         log = out/'log.csv'
@@ -182,6 +168,47 @@ def check_run_folder(out,               # the run folder
     if not (out/'last.pt').exists():
         raise RunFolderError(f"{out} holds {', '.join(held)} but no last.pt to continue from: pass --overwrite to start "
                              "over, or choose another run folder.")
+
+# %% ../nbs/A6_trainer.ipynb #6e3b5703
+def _alive(pid:int)->bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True    # another user's process
+    return True
+
+class RunLock:
+    "The lock file `.lock` of a run folder: which process trains into it."
+    def __init__(self, folder):
+        self.path, self.me = Path(folder)/'.lock', dict(pid=os.getpid(), host=socket.gethostname(), since=time.ctime())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f'.lock.{os.getpid()}.tmp')
+        tmp.write_text(json.dumps(self.me))
+        try:
+            for _ in range(3):
+                try: os.link(tmp, self.path); return               # exists only now, and complete
+                except FileExistsError: self._take_over_or_refuse()
+            raise RunFolderError(f"{folder}: could not take its lock {self.path}; try again")
+        finally: tmp.unlink(missing_ok=True)
+
+    def holder(self)->dict|None:
+        try: return json.loads(self.path.read_text())
+        except (OSError, ValueError): return None
+
+    def _take_over_or_refuse(self):
+        h = self.holder()
+        mine = h is not None and (h.get('pid'), h.get('host')) == (self.me['pid'], self.me['host'])
+        if h is None or mine or (h.get('host') == self.me['host'] and not _alive(h.get('pid', -1))):
+            self.path.unlink(missing_ok=True); return
+        where = 'this machine' if h.get('host') == self.me['host'] else f"machine {h.get('host')}"
+        raise RunFolderError(f"{self.path.parent} is being trained into by another process (process {h.get('pid')} on "
+                             f"{where}, since {h.get('since')}): wait for it to finish or stop it, or choose another run "
+                             f"folder" + ("" if where == 'this machine' else f"; if it no longer runs, delete {self.path}"))
+
+    def release(self):
+        "Remove the lock file if this process holds it."
+        try: h = self.holder()
+        except Exception: return   # at interpreter exit, what it needs may be gone: a dead process's lock is taken over
+        if h and (h.get('pid'), h.get('host')) == (self.me['pid'], self.me['host']): self.path.unlink(missing_ok=True)
 
 # %% ../nbs/A6_trainer.ipynb #26a6d3f0
 def micro_batches(n:int,  # pairs in the batch
@@ -205,7 +232,7 @@ def init_distributed(device:torch.device)->bool:
     dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo')
     return True
 
-# %% ../nbs/A6_trainer.ipynb #28a6d3f0
+# %% ../nbs/A6_trainer.ipynb #a09ac30a
 _REPORTED = set()  # data folders whose check was reported: once per process, though a notebook builds many Trainers
 
 def training_statistics(pairs, cfg:Config, n:int=40)->dict:
@@ -214,327 +241,477 @@ def training_statistics(pairs, cfg:Config, n:int=40)->dict:
     ds = PairedDataset(chosen, cfg.image_size, cache=False)
     return average_statistics([image_statistics(ds.load(i)[0], cfg.mm_per_px) for i in range(len(chosen))])
 
+def split_fingerprint(splits:dict)->str:
+    "A short hash of which pairs are training and which validation pairs (by their last three path parts)."
+    h = hashlib.sha256()
+    for part in ('train', 'valid'):
+        for p in splits[part]: h.update(f"{part}:{'/'.join(Path(p.low).parts[-3:])}\n".encode())
+    return h.hexdigest()[:16]
+
+# %% ../nbs/A6_trainer.ipynb #9b0e1e5f
 class Trainer:
-    "Train a `Config` (any model) on a data folder with 08_train's step, plus validation, checkpoints and exact resume; on several processes under `torchrun`."
+    "Train a `Config` (any model of 08's registry) on a data folder with 08's step, plus validation, checkpoints and exact resume; on several processes under `torchrun`."
     def __init__(self, cfg:Config,            # what to train (see `get_config`)
-                 data_root,                   # folder in the USEnhance layout (real or synthetic)
+                 data_root,                   # folder in the USEnhance layout (real or synthetic), or (low folder, high folder)
                  out_dir,                     # run folder: config, log, checkpoints, figures
                  device=None,                 # default: `default_device()` (under torchrun: this process's GPU)
-                 resume:bool=False,           # continue from out_dir/last.pt if it exists
+                 resume:bool=False,           # continue from out_dir/last.pt; in a new or empty folder: start a run there
                  overwrite:bool=False,        # start over in a run folder that holds a run, replacing it
                  phi:nn.Module|None=None,     # perceptual loss; default: `perceptual_for(cfg)`
                 ):
         self.cfg, self.out, self.resume, self.overwrite = check_config(cfg), Path(out_dir), resume, overwrite
-        self.rank, self.world_size, local_rank = dist_env()
-        self.distributed, self.main = self.world_size > 1, self.rank == 0
-        if self.distributed and device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
-        self.device = torch.device(device) if device is not None else default_device()
-        if self.distributed and self.device.type == 'cuda':
-            if self.device.index is None: self.device = torch.device('cuda', local_rank)  # one GPU per process
-            torch.cuda.set_device(self.device)
-        if self.distributed and cfg.batch_size % self.world_size:
-            raise ConfigError(f"batch_size={cfg.batch_size} does not split evenly over {self.world_size} processes: the "
-                              "batch is the global one, shared out equally; use a batch size divisible by "
-                              f"{self.world_size}, or a number of processes (--nproc_per_node) that divides {cfg.batch_size}")
-        local_batch = cfg.batch_size // self.world_size
-        if cfg.accum_steps > local_batch:
-            raise ConfigError(f"accum_steps={cfg.accum_steps}: each of the {self.world_size} processes gets {local_batch} "
-                              f"pairs per batch, which cannot make {cfg.accum_steps} micro-batches; use accum_steps <= {local_batch}")
-        self._own_group = init_distributed(self.device) if self.distributed else False
+        self.model: Model = get_model(self.cfg.model)
+        self._processes(device)       # rank, world size, device; joins torchrun's process group
         check_run_folder(self.out, resume, overwrite)
-        if self.main:
-            removed = remove_partial(self.out)
-            if removed: print(f"removed {len(removed)} temporary file(s) an interrupted save left in {self.out}")
-        self.amp = cfg.amp if cfg.amp is not None else self.device.type == 'cuda'
-        if self.amp and self.device.type == 'cuda' and cfg.amp_dtype == 'bfloat16' and not torch.cuda.is_bf16_supported():
-            raise ConfigError(f"amp_dtype='bfloat16': {torch.cuda.get_device_name(self.device)} has no bfloat16 support; "
-                              "use amp_dtype='float16' (with a gradient scaler)")
-        torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
-        if cfg.model == 'supervised' and cfg.perceptual not in ('translation', 'none'):
-            raise ConfigError(f"perceptual={cfg.perceptual!r}: model='supervised' has only G_H(L) to compare with H; use "
-                              "perceptual='translation' (Phi(H, G_H(L))) or 'none'")
-        self.splits = get_splits(data_root, cfg)
-        if cfg.mm_per_px is None:   # the scale the networks learn at, from the data set (None for data that does not say)
-            self.cfg = cfg = replace(cfg, mm_per_px=mm_per_px(data_root, cfg.image_size))
-        # what the training images look like, in every checkpoint: enhancement warns about inputs far from it
-        self.data_stats = training_statistics(self.splits['train'] or self.splits['valid'], cfg)
-        found = [p for part in self.splits.values() for p in part]
-        n_checked = check_pairs(found)
-        if cfg.target == 'registered':   # train and validate against the registered truth
-            reg = {k: registered_pairs(v) for k, v in self.splits.items()}
-            if any(v is None for v in reg.values()):
-                raise ConfigError(f"target='registered': {data_root} has no registered high-quality images "
-                                  f"(<organ>/{REGISTERED}/) for every pair; only simulated data has them (real pairs are "
-                                  "never registered): use target='acquired', or data written by the simulator")
-            self.splits = reg
-        if self.main and (str(data_root), n_checked) not in _REPORTED:
-            _REPORTED.add((str(data_root), n_checked))
-            print(f"checked {n_checked} image files of {len(found)} pairs in {data_root}: all readable, pair sizes match")
-        self.valid_pairs = self.splits['valid'] or self.splits['train']
-        if not all(p.paired for p in found): self.valid_pairs = self._unpaired(cfg)
-        if not self.splits['valid'] and self.main:
-            warnings.warn(f"no validation pairs ({len(found)} pairs, val_frac={cfg.val_frac}): validating on the "
-                          f"{len(self.splits['train'])} training pairs, so the validation metrics measure how well they "
-                          "are fitted, not how well the model generalises. More pairs or a larger val_frac give a real "
-                          "validation split.", stacklevel=2)
-        self.train_dl = make_loader(self.splits['train'], cfg, shuffle=True, device=self.device)
-        if self.distributed: self.train_dl = self._shard(self.train_dl, local_batch)
-        # the loader's shuffling and the dataset's flips draw from their own generators: saved with the checkpoint
-        self.data_gens = [self.train_dl.generator, self.train_dl.dataset.rng]
-        self.valid_dl = make_loader(self.valid_pairs, cfg, shuffle=False, device=self.device)
-        self.nets = build_models(cfg).to(self.device)
-        needs_phi = cfg.model in ('cyclegan', 'supervised') and cfg.perceptual != 'none' and cfg.lambda_per
-        self.phi = (phi or perceptual_for(cfg)).to(self.device) if needs_phi else None
-        # what the perceptual loss really ran on (ImageNet VGG, a fallback...), recorded in every checkpoint
-        self.backbone = getattr(self.phi, 'backbone', type(self.phi).__name__) if self.phi is not None else 'none'
-        # NHWC only when asked: instance norm and reflection padding copy NHWC tensors to NCHW and back, which cost
-        # more than cuDNN's NHWC convolutions gain (the paper step on an H200: 34 pairs/s NHWC, 42 NCHW)
-        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
-        for m in (self.nets, self.phi):
-            if m is not None: m.to(memory_format=self.memory_format)
-        if cfg.compile:
-            for n in self.nets.values(): n.compile()  # in place: state_dict keys stay the same
-        # what the training step calls: the networks themselves, or DDP wrappers that average gradients over processes
-        ids = [self.device.index] if self.device.type == 'cuda' else None
-        self.run_nets = {k: DistributedDataParallel(n, device_ids=ids) if self.distributed else n for k, n in self.nets.items()}
-        gens = [p for k, n in self.nets.items() if k.startswith('g') for p in n.parameters()]
-        discs = [p for k, n in self.nets.items() if k.startswith('d') for p in n.parameters()]
-        fused = self.device.type == 'cuda'  # one kernel per step, and the GradScaler skips its per-step .item()
-        self.opt_g = torch.optim.Adam(gens, lr=cfg.lr_g, betas=cfg.betas, fused=fused)
-        self.opt_d = torch.optim.Adam(discs, lr=cfg.lr_d, betas=cfg.betas, fused=fused) if discs else None  # 'supervised': none
-        self.sched_g = torch.optim.lr_scheduler.StepLR(self.opt_g, cfg.step_size, cfg.gamma)
-        self.sched_d = torch.optim.lr_scheduler.StepLR(self.opt_d, cfg.step_size, cfg.gamma) if discs else None
-        # float16's narrow range needs the loss scaled up so small gradients do not vanish; bfloat16 has float32's range
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.device.type == 'cuda'
-                                           and cfg.amp_dtype == 'float16')
-        self.pools = dict(x_h=ImagePool(cfg.pool_size), x_l=ImagePool(cfg.pool_size))
+        self._precision()             # mixed precision, seeds
+        self._data(data_root)         # splits, checks, statistics
+        self._loaders()               # validation pairs, loaders, shards
+        self._networks(phi)           # networks, Phi, memory layout, compile, DDP
+        self._optimisers()            # Adam per side, schedules, gradient scaler, image pools
         self.epoch, self.history = 0, []
-        if resume and (self.out/'last.pt').exists(): self.load(self.out/'last.pt')
-        self._barrier()  # nobody starts while rank 0 may still be tidying the run folder
-
-    def _unpaired(self, cfg:Config)->list:
-        "Refuse losses that compare an image with its (random) partner; validate G_H(L) against its own input L."
-        if cfg.model != 'cyclegan' or cfg.perceptual in ('both', 'translation'):
-            raise ConfigError(f"unpaired data (two folders of unrelated images): model={cfg.model!r} with perceptual="
-                              f"{cfg.perceptual!r} compares images with partners that are random here; use model='cyclegan' "
-                              "with perceptual='self' (each image against its own translation), 'cycle' or 'none'")
-        if self.main: print("unpaired data: no reference to validate against, so the validation scores compare G_H(L) "
-                            "with its own input L (how much of the anatomy it keeps), not with a high-quality image")
-        return [replace(p, high=p.low, paired=True) for p in self.splits['valid'] or self.splits['train']]
-
-    def _shard(self, dl:DataLoader, local_batch:int)->DataLoader:
-        "The training loader of this process: its share of the seeded training split, `local_batch` pairs at a time."
-        sampler = DistributedSampler(dl.dataset, self.world_size, self.rank, shuffle=True, seed=self.cfg.seed)
-        dl.dataset.rng.manual_seed(self.cfg.seed + self.rank)  # each process flips its pairs with its own draws
-        return DataLoader(dl.dataset, batch_size=local_batch, sampler=sampler, num_workers=dl.num_workers,
-                          pin_memory=dl.pin_memory, worker_init_fn=dl.worker_init_fn,
-                          persistent_workers=dl.persistent_workers,
-                          generator=torch.Generator().manual_seed(self.cfg.seed + self.rank))
+        self._open_run_folder()       # lock, tidy, and continue what is there (`resume`)
+        self._barrier()               # nobody starts while rank 0 may still be tidying the run folder
 
     def _barrier(self):
         if self.distributed: dist.barrier()
 
     def close(self):
-        "Leave the process group this trainer created (under torchrun); nothing to do in a plain process."
+        "Leave the process group this trainer created (under torchrun), and unlock the run folder."
         if self._own_group and dist.is_initialized(): dist.destroy_process_group()
         self._own_group = False
+        if getattr(self, 'lock', None): self.lock.release()
 
     def to_device(self, x:torch.Tensor)->torch.Tensor:
         "A batch on the training device, in the networks' memory layout, copied asynchronously from pinned memory."
         return x.to(self.device, non_blocking=True, memory_format=self.memory_format)
 
-    def state(self)->dict:
-        "Everything needed to continue this run exactly (under torchrun: a collective call; complete on rank 0)."
-        s = dict(nets=self.nets.state_dict(), opt_g=self.opt_g.state_dict(), sched_g=self.sched_g.state_dict(),
-                 opt_d=self.opt_d.state_dict() if self.opt_d else None, sched_d=self.sched_d.state_dict() if self.sched_d else None,
-                 scaler=self.scaler.state_dict(), pools={k: p.images for k, p in self.pools.items()},
-                 epoch=self.epoch, history=self.history, config=dataclasses.asdict(self.cfg),
-                 perceptual=self.backbone, rng=rng_state(self.data_gens), world_size=self.world_size, data_stats=self.data_stats)
-        if self.distributed:  # every process draws its own random numbers and keeps its own pool
-            every = [None] * self.world_size if self.main else None
-            buf = io.BytesIO(); torch.save(dict(rng=s['rng'], pools=s['pools']), buf)  # as bytes: gather_object
-            dist.gather_object(buf.getvalue(), every, dst=0)                        # cannot unpickle tensors here
-            s['ranks'] = [torch.load(io.BytesIO(b), weights_only=True) for b in every] if self.main else None
-        return s
+# %% ../nbs/A6_trainer.ipynb #25b911f5
+@patch
+def _processes(self:Trainer, device):
+    "This process's rank, the number of processes, its device; join the process group `torchrun` started."
+    cfg = self.cfg
+    self.rank, self.world_size, local_rank = dist_env()
+    self.distributed, self.main = self.world_size > 1, self.rank == 0
+    if self.distributed and device is None: device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    self.device = torch.device(device) if device is not None else default_device()
+    if self.distributed and self.device.type == 'cuda':
+        if self.device.index is None: self.device = torch.device('cuda', local_rank)  # one GPU per process
+        torch.cuda.set_device(self.device)
+    if self.distributed and cfg.batch_size % self.world_size:
+        raise ConfigError(f"batch_size={cfg.batch_size} does not split evenly over {self.world_size} processes: the "
+                          "batch is the global one, shared out equally; use a batch size divisible by "
+                          f"{self.world_size}, or a number of processes (--nproc_per_node) that divides {cfg.batch_size}")
+    self.local_batch = cfg.batch_size // self.world_size
+    if cfg.accum_steps > self.local_batch:
+        raise ConfigError(f"accum_steps={cfg.accum_steps}: each of the {self.world_size} processes gets {self.local_batch} "
+                          f"pairs per batch, which cannot make {cfg.accum_steps} micro-batches; use accum_steps <= {self.local_batch}")
+    self._own_group = init_distributed(self.device) if self.distributed else False
 
-    def load(self, path):
-        "Continue from a checkpoint written by this class."
-        s = load_checkpoint(path)  # to the CPU: RNG states must stay there; load_state_dict moves the rest
-        # everything but the number of epochs and the memory settings must match: resuming may extend a run, not change it
-        free = ('epochs', 'accum_steps', 'checkpoint_blocks')
-        diff = {k: (v, getattr(self.cfg, k)) for k, v in s['config'].items() if k not in free and getattr(self.cfg, k) != v}
-        if diff:
-            raise RunFolderError(f"{path} was trained with a different config (saved, now): {diff}; resume with the "
-                                 "same config, or pass --overwrite to start over, or choose another run folder")
-        self.nets.load_state_dict(s['nets'])
-        for k in ('opt_g', 'opt_d', 'sched_g', 'sched_d', 'scaler'):
-            if getattr(self, k) is not None: getattr(self, k).load_state_dict(s[k])
-        self.epoch, self.history = s['epoch'], s['history']
-        saved = s.get('world_size', 1)
-        if saved == self.world_size: mine = s['ranks'][self.rank] if self.distributed else s
-        else:
-            mine = s  # rank 0's draws and pool: a sound continuation, but not the one an uninterrupted run would make
-            if self.main:
-                how = f"torchrun --nproc_per_node {saved}" if saved > 1 else "a single process (without torchrun)"
-                warnings.warn(f"{path} was written by a run on {saved} process(es), this one has {self.world_size}: it continues "
-                              f"from epoch {self.epoch} with the same weights, optimiser states and global batch "
-                              f"(batch_size={self.cfg.batch_size}), but each process's share of the data and its random "
-                              f"draws differ from those of an uninterrupted run. To continue exactly, resume with {how}.",
-                              stacklevel=2)
-        for k, imgs in mine['pools'].items(): self.pools[k].images = list(imgs)
-        set_rng_state(mine['rng'], self.data_gens)
+# %% ../nbs/A6_trainer.ipynb #cf462fd6
+@patch
+def _precision(self:Trainer):
+    "Decide mixed precision (`self.amp`) and seed every random generator from `cfg.seed`."
+    cfg = self.cfg
+    self.amp = cfg.amp if cfg.amp is not None else self.device.type == 'cuda'
+    if self.amp and self.device.type == 'cuda' and cfg.amp_dtype == 'bfloat16' and not torch.cuda.is_bf16_supported():
+        raise ConfigError(f"amp_dtype='bfloat16': {torch.cuda.get_device_name(self.device)} has no bfloat16 support; "
+                          "use amp_dtype='float16' (with a gradient scaler)")
+    torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
 
-    def _no_sync(self, keys, skip:bool):
-        "Under torchrun, keep the gradients of networks `keys` local while `skip` (micro-batches before the last)."
-        if not (skip and self.distributed): return nullcontext()
-        stack = ExitStack()
-        for k in keys: stack.enter_context(self.run_nets[k].no_sync())
-        return stack
+# %% ../nbs/A6_trainer.ipynb #ca353002
+def check_model(model:Model, cfg:Config, paired:bool=True):
+    "Refuse (ConfigError) a config that `model` cannot train, on paired data or on two unpaired folders."
+    if model.perceptual is not None and cfg.perceptual not in model.perceptual:
+        raise ConfigError(f"perceptual={cfg.perceptual!r}: model={model.name!r} compares only what these modes compare, "
+                          f"use perceptual= one of {model.perceptual}")
+    if not paired and cfg.perceptual not in model.unpaired:
+        ok = ' or '.join(f"model={n!r} with perceptual={' or '.join(map(repr, m.unpaired))}" for n, m in MODELS.items() if m.unpaired)
+        raise ConfigError(f"unpaired data (two folders of unrelated images): model={cfg.model!r} with perceptual="
+                          f"{cfg.perceptual!r} compares images with partners that are random here; use {ok}")
 
-    def train_step(self, low, high)->dict:
-        "One generator update, then one discriminator update, each over `cfg.accum_steps` micro-batches; returns the loss terms (tensors, not synced)."
-        nets, cfg, run = self.nets, self.cfg, self.run_nets
-        g_keys, d_keys = [k for k in nets if k.startswith('g')], [k for k in nets if k.startswith('d')]
-        discs = [nets[k] for k in d_keys]
-        parts = micro_batches(len(low), cfg.accum_steps)
-        logs, x_h, x_l = {}, [], []
-        # generator update: the discriminators are frozen and called directly (no gradient of theirs to average)
-        for d in discs: d.requires_grad_(False)
-        g_side = SimpleNamespace(**{k: run[k] if k in g_keys else nets[k] for k in nets})
-        self.opt_g.zero_grad(set_to_none=True)
-        for i, (s, w) in enumerate(parts):
-            with self._no_sync(g_keys, i < len(parts) - 1), power_iteration(discs, i == 0):
-                with autocast(self.device, self.amp, self.cfg.amp_dtype):
-                    terms, imgs = generator_terms(g_side, self.phi, cfg, low[s], high[s])
-                self.scaler.scale(w * terms['total']).backward()
-            for k, v in terms.items(): logs[f'g_{k}'] = logs.get(f'g_{k}', 0) + w * v.detach()
-            if imgs['x_h'] is not None: x_h.append(imgs['x_h'].detach())
-            if imgs['x_l'] is not None: x_l.append(imgs['x_l'].detach())
-        self.scaler.step(self.opt_g)
-        if not discs: self.scaler.update(); return logs   # 'supervised': no discriminator to update
-        for d in discs: d.requires_grad_(True)
-        # the pool sees the whole batch's fakes in order, as without micro-batches
-        x_h = self.pools['x_h'](torch.cat(x_h))
-        x_l = self.pools['x_l'](torch.cat(x_l)) if x_l else None
-        # discriminator update: one pass per micro-batch on real images, then one on fakes (one pass of both without
-        # micro-batches), so the power iteration runs where it runs for the whole batch
-        passes = [('both', 0)] if len(parts) == 1 else [(p, i) for p in ('real', 'fake') for i in range(len(parts))]
-        d_side = SimpleNamespace(**{k: run[k] for k in d_keys})
-        self.opt_d.zero_grad(set_to_none=True)
-        for j, (part, i) in enumerate(passes):
-            s, w = parts[i]
-            with self._no_sync(d_keys, j < len(passes) - 1), power_iteration(discs, i == 0):
-                with autocast(self.device, self.amp, self.cfg.amp_dtype):
-                    d_terms = discriminator_terms(d_side, cfg, low[s], high[s], x_h[s], x_l[s] if x_l is not None else None, part)
-                self.scaler.scale(w * sum(d_terms.values())).backward()
-            for k, v in d_terms.items(): logs[k] = logs.get(k, 0) + w * v.detach()
-        self.scaler.step(self.opt_d)
-        self.scaler.update()
-        return logs
+@patch
+def _data(self:Trainer, data_root):
+    "The splits of `data_root`, checked; the scale, statistics and split fingerprint the checkpoints record."
+    cfg = self.cfg
+    self.splits = get_splits(data_root, cfg)
+    found = [p for part in self.splits.values() for p in part]
+    self.paired = all(p.paired for p in found)
+    check_model(self.model, cfg, self.paired)
+    if cfg.mm_per_px is None:   # the scale the networks learn at, from the data set (None for data that does not say)
+        self.cfg = cfg = replace(cfg, mm_per_px=mm_per_px(data_root, cfg.image_size))
+    # what the training images look like, in every checkpoint: enhancement warns about inputs far from it
+    self.data_stats = training_statistics(self.splits['train'] or self.splits['valid'], cfg)
+    n_checked = check_pairs(found)
+    if cfg.target == 'registered':   # train and validate against the registered truth
+        reg = {k: registered_pairs(v) for k, v in self.splits.items()}
+        if any(v is None for v in reg.values()):
+            raise ConfigError(f"target='registered': {data_root} has no registered high-quality images "
+                              f"(<organ>/{REGISTERED}/) for every pair; only simulated data has them (real pairs are "
+                              "never registered): use target='acquired', or data written by the simulator")
+        self.splits = reg
+    root = data_root if isinstance(data_root, (tuple, list)) else (data_root,)
+    self.data_id = dict(root=[str(Path(r).resolve()) for r in root], split=split_fingerprint(self.splits))
+    if self.main and (str(data_root), n_checked) not in _REPORTED:
+        _REPORTED.add((str(data_root), n_checked))
+        print(f"checked {n_checked} image files of {len(found)} pairs in {data_root}: all readable, pair sizes match")
 
-    def fit(self, epochs:int|None=None)->list[dict]:
-        "Train up to `epochs` (default cfg.epochs) in total, resuming from self.epoch; returns the history."
-        epochs = self.cfg.epochs if epochs is None else epochs
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ConfigError(f"epochs={epochs!r}: must be a whole number >= 1")
-        if self.epoch > epochs:
-            raise RunFolderError(f"{self.out} already holds {self.epoch} epochs, more than epochs={epochs}: a run cannot be "
-                                 f"shortened. Its last.pt and best.pt are usable as they are; pass --epochs above {self.epoch} "
-                                 "to extend it, or --overwrite to start over.")
-        if self.epoch == epochs:
-            if self.main: print(f"nothing to train: {self.out} already holds all {epochs} epochs (a larger --epochs extends the run)")
-            return self.history
-        if self.main:
-            if self.overwrite and self.epoch == 0:
-                for f in RUN_FILES + FIGURES: (self.out/f).unlink(missing_ok=True)
-            self.out.mkdir(parents=True, exist_ok=True)
-            self.cfg.save(self.out/'config.json')
-        self._barrier()
-        mb = master_bar(range(self.epoch, epochs)) if self.main else range(self.epoch, epochs)
-        for epoch in mb:
-            t0, sums, n = time.time(), {}, 0
-            for smp in (self.train_dl.sampler, self.train_dl.batch_sampler):  # a new shuffle per epoch under torchrun
-                if hasattr(smp, 'set_epoch'): smp.set_epoch(epoch)
-            for low, high in (progress_bar(self.train_dl, parent=mb) if self.main else self.train_dl):
-                low, high = self.to_device(low), self.to_device(high)
-                if n == 0: probe_batch = low[:4], high[:4]  # probed after the epoch's updates (see `probe`)
-                try: terms = self.train_step(low, high)
-                except torch.OutOfMemoryError: raise GPUMemoryError(self._out_of_memory(epoch + 1)) from None
-                for k, v in terms.items(): sums[k] = sums.get(k, 0) + v
-                n += 1  # losses stay on the device until the epoch ends: no host-device sync per step
-            if self.distributed:  # the mean over every process's batches; every process then takes the same decisions
-                t = torch.stack([sums[k].float() for k in sums]); dist.all_reduce(t)
-                sums = dict(zip(sums, t / self.world_size))
-            losses = {k: (v / max(n, 1)).item() for k, v in sums.items()}
-            bad = [k for k, v in losses.items() if not math.isfinite(v)]
-            if bad: raise DivergenceError(self._divergence(epoch + 1, bad))
-            self.sched_g.step()
-            if self.sched_d: self.sched_d.step()
-            self.epoch = epoch + 1
-            # every process probes (it leaves the networks as they are); rank 0 validates
+# %% ../nbs/A6_trainer.ipynb #9ba86a6f
+@patch
+def _loaders(self:Trainer):
+    "The validation pairs and the loaders (this process's shard under torchrun), with the generators they draw from."
+    cfg, found = self.cfg, [p for part in self.splits.values() for p in part]
+    self.valid_pairs = self.splits['valid'] or self.splits['train']
+    if not self.paired: self.valid_pairs = self._unpaired()
+    if not self.splits['valid'] and self.main:
+        warnings.warn(f"no validation pairs ({len(found)} pairs, val_frac={cfg.val_frac}): validating on the "
+                      f"{len(self.splits['train'])} training pairs, so the validation metrics measure how well they "
+                      "are fitted, not how well the model generalises. More pairs or a larger val_frac give a real "
+                      "validation split.", stacklevel=3)
+    self.train_dl = make_loader(self.splits['train'], cfg, shuffle=True, device=self.device)
+    if self.distributed: self.train_dl = self._shard(self.train_dl, self.local_batch)
+    # the loader's shuffling and the dataset's flips draw from their own generators: saved with the checkpoint
+    self.data_gens = [self.train_dl.generator, self.train_dl.dataset.rng]
+    self.valid_dl = make_loader(self.valid_pairs, cfg, shuffle=False, device=self.device)
+
+@patch
+def _unpaired(self:Trainer)->list:
+    "Validate G_H(L) against its own input L: unpaired data has no reference."
+    if self.main: print("unpaired data: no reference to validate against, so the validation scores compare G_H(L) "
+                        "with its own input L (how much of the anatomy it keeps), not with a high-quality image")
+    return [replace(p, high=p.low, paired=True) for p in self.splits['valid'] or self.splits['train']]
+
+@patch
+def _shard(self:Trainer, dl:DataLoader, local_batch:int)->DataLoader:
+    "The training loader of this process: its share of the seeded training split, `local_batch` pairs at a time."
+    sampler = DistributedSampler(dl.dataset, self.world_size, self.rank, shuffle=True, seed=self.cfg.seed)
+    dl.dataset.rng.manual_seed(self.cfg.seed + self.rank)  # each process flips its pairs with its own draws
+    return DataLoader(dl.dataset, batch_size=local_batch, sampler=sampler, num_workers=dl.num_workers,
+                      pin_memory=dl.pin_memory, worker_init_fn=dl.worker_init_fn,
+                      persistent_workers=dl.persistent_workers,
+                      generator=torch.Generator().manual_seed(self.cfg.seed + self.rank))
+
+# %% ../nbs/A6_trainer.ipynb #6365b8b5
+@patch
+def _networks(self:Trainer, phi):
+    "Build the model's networks and Phi; `run_nets`: what the step calls (DDP wrappers under torchrun)."
+    cfg = self.cfg
+    self.nets = build_models(cfg).to(self.device)
+    self.phi = (phi or perceptual_for(cfg)).to(self.device) if self.model.needs_phi(cfg) else None
+    # what the perceptual loss really ran on (ImageNet VGG, a fallback...), recorded in every checkpoint
+    self.backbone = getattr(self.phi, 'backbone', type(self.phi).__name__) if self.phi is not None else 'none'
+    # NHWC only when asked: instance norm and reflection padding copy NHWC tensors to NCHW and back, which cost
+    # more than cuDNN's NHWC convolutions gain (the paper step on an H200: 34 pairs/s NHWC, 42 NCHW)
+    self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    for m in (self.nets, self.phi):
+        if m is not None: m.to(memory_format=self.memory_format)
+    if cfg.compile:
+        for n in self.nets.values(): n.compile()  # in place: state_dict keys stay the same
+    ids = [self.device.index] if self.device.type == 'cuda' else None
+    self.run_nets = {k: DistributedDataParallel(n, device_ids=ids) if self.distributed else n for k, n in self.nets.items()}
+
+# %% ../nbs/A6_trainer.ipynb #023cf916
+@patch
+def _optimisers(self:Trainer):
+    "Adam and its step schedule per side, the gradient scaler (float16), and an image pool per judged image."
+    cfg, m = self.cfg, self.model
+    gens = [p for k in m.generators for p in self.nets[k].parameters()]
+    discs = [p for k in m.discriminators for p in self.nets[k].parameters()]
+    fused = self.device.type == 'cuda'  # one kernel per step, and the GradScaler skips its per-step .item()
+    self.opt_g = torch.optim.Adam(gens, lr=cfg.lr_g, betas=cfg.betas, fused=fused)
+    self.opt_d = torch.optim.Adam(discs, lr=cfg.lr_d, betas=cfg.betas, fused=fused) if discs else None  # 'supervised': none
+    self.sched_g = torch.optim.lr_scheduler.StepLR(self.opt_g, cfg.step_size, cfg.gamma)
+    self.sched_d = torch.optim.lr_scheduler.StepLR(self.opt_d, cfg.step_size, cfg.gamma) if discs else None
+    # float16's narrow range needs the loss scaled up so small gradients do not vanish; bfloat16 has float32's range
+    self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.device.type == 'cuda'
+                                       and cfg.amp_dtype == 'float16')
+    self.pools = {img: ImagePool(cfg.pool_size) for img in m.judges.values()}
+
+# %% ../nbs/A6_trainer.ipynb #6c2955a6
+@patch
+def _open_run_folder(self:Trainer):
+    "Lock and tidy the run folder (rank 0), and continue the run it holds if `resume`."
+    self.lock = None
+    if self.main:
+        self.lock = RunLock(self.out)
+        weakref.finalize(self, self.lock.release)   # when this trainer is gone, or the process ends
+        removed = remove_partial(self.out)
+        if removed: print(f"removed {len(removed)} temporary file(s) an interrupted save left in {self.out}")
+    if not self.resume: return
+    if (self.out/'last.pt').exists(): self.load(self.out/'last.pt')
+    elif self.main: print(f"resume: {self.out} holds no checkpoint yet, so a new run starts there")
+
+# %% ../nbs/A6_trainer.ipynb #6bca6b6c
+@patch
+def _no_sync(self:Trainer, keys, skip:bool):
+    "Under torchrun, keep the gradients of networks `keys` local while `skip` (micro-batches before the last)."
+    if not (skip and self.distributed): return nullcontext()
+    stack = ExitStack()
+    for k in keys: stack.enter_context(self.run_nets[k].no_sync())
+    return stack
+
+@patch
+def _generator_update(self:Trainer, low, high, parts)->tuple[dict, dict]:
+    "One step of the generators' Adam over the micro-batches `parts`; returns the logged terms and the judged images."
+    m, run, discs = self.model, self.run_nets, [self.nets[k] for k in self.model.discriminators]
+    logs, judged = {}, {img: [] for img in m.judges.values()}
+    for d in discs: d.requires_grad_(False)
+    g_side = SimpleNamespace(**{k: run[k] if k in m.generators else self.nets[k] for k in self.nets})
+    self.opt_g.zero_grad(set_to_none=True)
+    for i, (s, w) in enumerate(parts):
+        with self._no_sync(m.generators, i < len(parts) - 1), power_iteration(discs, i == 0):
             with autocast(self.device, self.amp, self.cfg.amp_dtype):
-                probed = probe(self.nets, self.phi, self.cfg, *probe_batch)
-                scores = validate(self.nets.g_h, self.valid_dl, self.device) if self.main else None
-            row = None
-            if self.main:
-                row = dict(epoch=self.epoch, **losses, **probed, **scores,
-                           lr_g=self.opt_g.param_groups[0]['lr'], **({'lr_d': self.opt_d.param_groups[0]['lr']} if self.opt_d else {}),
-                           seconds=round(time.time() - t0, 2))
-            if self.distributed:
-                box = [row]; dist.broadcast_object_list(box, src=0); row = box[0]
-            self.history.append(row)
-            self._save_epoch(row)
-            if self.main:
-                mb.write(f"epoch {self.epoch}/{epochs}: G {row['g_total']:.3f}  LNCC {row['lncc']:.3f}  "
-                         f"SSIM {row['ssim']:.3f}  PSNR {row['psnr']:.2f}  ({row['seconds']:.0f} s)")
-        if self.history and self.main: self.save_figures()
-        self._barrier()
+                terms, imgs = m.terms(g_side, self.phi, self.cfg, low[s], high[s])
+            self.scaler.scale(w * terms['total']).backward()
+        for k, v in terms.items(): logs[f'g_{k}'] = logs.get(f'g_{k}', 0) + w * v.detach()
+        for img in judged: judged[img].append(imgs[img].detach())
+    self.scaler.step(self.opt_g)
+    for d in discs: d.requires_grad_(True)
+    return logs, {img: torch.cat(v) for img, v in judged.items()}
+
+# %% ../nbs/A6_trainer.ipynb #5960f29a
+@patch
+def _real_labels(self:Trainer, scores:dict)->dict:
+    "Each discriminator's real label for this step: `real_target` of its mean score over the batch and the processes."
+    out = {}
+    for k, s in scores.items():
+        t = torch.stack([sum(x.detach().float().sum() for x in s), torch.tensor(float(sum(x.numel() for x in s)), device=s[0].device)])
+        if self.distributed: dist.all_reduce(t)
+        out[k] = real_target((t[0] / t[1]).reshape(1), self.cfg.smooth_at)
+    return out
+
+@patch
+def _discriminator_update(self:Trainer, low, high, parts, judged:dict, logs:dict):
+    "One step of the discriminators' Adam: real images of every micro-batch, the label decided once, then the fakes."
+    m, run, discs = self.model, self.run_nets, [self.nets[k] for k in self.model.discriminators]
+    judged = {img: self.pools[img](x) for img, x in judged.items()}   # the pool sees the batch's fakes in order
+    d_side = SimpleNamespace(**{k: run[k] for k in m.discriminators})
+    self.opt_d.zero_grad(set_to_none=True)
+    scores = {k: [] for k in m.judges}
+    for i, (s, w) in enumerate(parts):   # the power iteration runs on the first micro-batch, as for the whole batch
+        with self._no_sync(m.discriminators, True), power_iteration(discs, i == 0), autocast(self.device, self.amp, self.cfg.amp_dtype):
+            for k in m.judges: scores[k].append(getattr(d_side, k)(m.real(k, low[s], high[s])))
+    labels = self._real_labels(scores)
+    real = {k: sum(w * lsgan_loss(x, labels[k]) for x, (_, w) in zip(scores[k], parts)) for k in m.judges}
+    logs.update({k: v.detach() for k, v in real.items()})
+    for i, (s, w) in enumerate(parts):   # the real terms go backward with the first micro-batch's fakes
+        with self._no_sync(m.discriminators, i < len(parts) - 1), power_iteration(discs, i == 0):
+            with autocast(self.device, self.amp, self.cfg.amp_dtype):
+                fake = discriminator_terms(d_side, self.cfg, low[s], high[s], {k: x[s] for k, x in judged.items()}, 'fake')
+            loss = sum((real[k] if i == 0 else 0) + w * v for k, v in fake.items())
+            self.scaler.scale(loss).backward()
+        for k, v in fake.items(): logs[k] = logs[k] + w * v.detach()
+    self.scaler.step(self.opt_d)
+
+@patch
+def train_step(self:Trainer, low, high)->dict:
+    "One generator update, then one discriminator update, each over `cfg.accum_steps` micro-batches; returns the loss terms (tensors, not synced)."
+    parts = micro_batches(len(low), self.cfg.accum_steps)
+    logs, judged = self._generator_update(low, high, parts)
+    if self.opt_d is not None: self._discriminator_update(low, high, parts, judged, logs)
+    self.scaler.update()
+    return logs
+
+# %% ../nbs/A6_trainer.ipynb #12f330e0
+@patch
+def _train_epoch(self:Trainer, epoch:int, mb)->tuple[dict, tuple]:
+    "Train one epoch: the mean of each logged loss over its steps (and processes), and the batch to probe."
+    sums, n = {}, 0
+    for smp in (self.train_dl.sampler, self.train_dl.batch_sampler):  # a new shuffle per epoch under torchrun
+        if hasattr(smp, 'set_epoch'): smp.set_epoch(epoch)
+    for low, high in (progress_bar(self.train_dl, parent=mb) if self.main else self.train_dl):
+        low, high = self.to_device(low), self.to_device(high)
+        if n == 0: probe_batch = low[:4], high[:4]  # probed after the epoch's updates (see `probe`)
+        try: terms = self.train_step(low, high)
+        except torch.OutOfMemoryError: raise GPUMemoryError(self._out_of_memory(epoch + 1)) from None
+        for k, v in terms.items(): sums[k] = sums.get(k, 0) + v
+        n += 1
+    if self.distributed:  # the mean over every process's batches
+        t = torch.stack([sums[k].float() for k in sums]); dist.all_reduce(t)
+        sums = dict(zip(sums, t / self.world_size))
+    losses = {k: (v / max(n, 1)).item() for k, v in sums.items()}
+    bad = [k for k, v in losses.items() if not math.isfinite(v)]
+    if bad: raise DivergenceError(self._divergence(epoch + 1, bad))
+    return losses, probe_batch
+
+@patch
+def _end_epoch(self:Trainer, epoch:int, losses:dict, probe_batch, t0:float)->dict:
+    "Step the schedules, probe, validate (rank 0), log and save the epoch; returns its log row."
+    self.sched_g.step()
+    if self.sched_d: self.sched_d.step()
+    self.epoch = epoch + 1
+    with autocast(self.device, self.amp, self.cfg.amp_dtype):   # every process probes (it changes no network)
+        probed = probe(self.nets, self.phi, self.cfg, *probe_batch)
+        scores = validate(self.nets.g_h, self.valid_dl, self.device) if self.main else None
+    row = None
+    if self.main:
+        row = dict(epoch=self.epoch, **losses, **probed, **scores, lr_g=self.opt_g.param_groups[0]['lr'],
+                   **({'lr_d': self.opt_d.param_groups[0]['lr']} if self.opt_d else {}), seconds=round(time.time() - t0, 2))
+    if self.distributed:
+        box = [row]; dist.broadcast_object_list(box, src=0); row = box[0]
+    self.history.append(row)
+    self._save_epoch(row)
+    return row
+
+# %% ../nbs/A6_trainer.ipynb #6789b59a
+@patch
+def fit(self:Trainer, epochs:int|None=None)->list[dict]:
+    "Train up to `epochs` (default cfg.epochs) in total, resuming from self.epoch; returns the history."
+    epochs = self.cfg.epochs if epochs is None else epochs
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError(f"epochs={epochs!r}: must be a whole number >= 1")
+    if self.epoch > epochs:
+        raise RunFolderError(f"{self.out} already holds {self.epoch} epochs, more than epochs={epochs}: a run cannot be "
+                             f"shortened. Its last.pt and best.pt are usable as they are; pass --epochs above {self.epoch} "
+                             "to extend it, or --overwrite to start over.")
+    if self.epoch == epochs:
+        if self.main: print(f"nothing to train: {self.out} already holds all {epochs} epochs (a larger --epochs extends the run)")
+        if self.main and self._figures_stale(): self.save_figures()
         return self.history
+    if self.main:
+        if self.overwrite and self.epoch == 0:
+            for f in RUN_FILES + FIGURES: (self.out/f).unlink(missing_ok=True)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.cfg.save(self.out/'config.json')
+    self._barrier()
+    mb = master_bar(range(self.epoch, epochs)) if self.main else range(self.epoch, epochs)
+    try:
+        for epoch in mb:
+            t0 = time.time()
+            row = self._end_epoch(epoch, *self._train_epoch(epoch, mb), t0)
+            if self.main: mb.write(f"epoch {self.epoch}/{epochs}: G {row['g_total']:.3f}  LNCC {row['lncc']:.3f}  "
+                                   f"SSIM {row['ssim']:.3f}  PSNR {row['psnr']:.2f}  ({row['seconds']:.0f} s)")
+    except KeyboardInterrupt: raise TrainingInterrupted(self._interrupted()) from None
+    if self.history and self.main: self.save_figures()
+    self._barrier()
+    return self.history
 
-    def _out_of_memory(self, epoch:int)->str:
-        "Which memory setting to try next (the measurements below), and how to go on from the run folder."
-        c, per = self.cfg, self.cfg.batch_size // self.world_size
-        gpu = (f"{torch.cuda.get_device_name(self.device)}'s {torch.cuda.get_device_properties(self.device).total_memory / 2**30:.0f} GiB"
-               if self.device.type == 'cuda' else f'the memory of {self.device}')
-        if c.accum_steps < per: setting, why = f'accum_steps={min(2 * c.accum_steps, per)}', (
-            'Split each batch into more micro-batches (the same result, less memory; for the paper preset 2 fit a 40 GB '
-            'GPU, 4 a 24 GB one, 6 a 16 GB one)')
-        elif not c.checkpoint_blocks: setting, why = 'checkpoint_blocks=True', (
-            'Each pair already goes through on its own; recompute the residual blocks in the backward pass instead of '
-            'storing them (the same result, less memory)')
-        else: return (f"epoch {epoch}: one pair of {c.image_size}x{c.image_size} at a time, with checkpointing, does not fit "
-                      f"in {gpu}: choose a smaller model (--preset colab) or smaller images.")
-        go_on = (f'add --resume --set "{setting}" to the same command (memory settings may change when resuming)'
-                 if self.epoch and (self.out/'last.pt').exists() else f'run the same command again with --set "{setting}"')
-        return (f"epoch {epoch}: a training step of {per} pairs of {c.image_size}x{c.image_size} in {c.accum_steps} "
-                f"micro-batch(es) does not fit in {gpu}. {why}: {go_on}.")
+# %% ../nbs/A6_trainer.ipynb #8b5d0461
+@patch
+def _out_of_memory(self:Trainer, epoch:int)->str:
+    "Which memory setting to try next (the measurements below), and how to go on from the run folder."
+    c, per = self.cfg, self.cfg.batch_size // self.world_size
+    gpu = (f"{torch.cuda.get_device_name(self.device)}'s {torch.cuda.get_device_properties(self.device).total_memory / 2**30:.0f} GiB"
+           if self.device.type == 'cuda' else f'the memory of {self.device}')
+    if c.accum_steps < per: setting, why = f'accum_steps={min(2 * c.accum_steps, per)}', (
+        'Split each batch into more micro-batches (the same result, less memory; for the paper preset 2 fit a 40 GB '
+        'GPU, 4 a 24 GB one, 6 a 16 GB one)')
+    elif not c.checkpoint_blocks: setting, why = 'checkpoint_blocks=True', (
+        'Each pair already goes through on its own; recompute the residual blocks in the backward pass instead of '
+        'storing them (the same result, less memory)')
+    else: return (f"epoch {epoch}: one pair of {c.image_size}x{c.image_size} at a time, with checkpointing, does not fit "
+                  f"in {gpu}: choose a smaller model (--preset colab) or smaller images.")
+    go_on = (f'add --resume --set "{setting}" to the same command (memory settings may change when resuming)'
+             if self.epoch and (self.out/'last.pt').exists() else f'run the same command again with --set "{setting}"')
+    return (f"epoch {epoch}: a training step of {per} pairs of {c.image_size}x{c.image_size} in {c.accum_steps} "
+            f"micro-batch(es) does not fit in {gpu}. {why}: {go_on}.")
 
-    def _divergence(self, epoch:int, bad:list)->str:
-        "What happened and what the user can do about it, as things stand in the run folder."
-        c, last = self.cfg, self.out/'last.pt'
-        kept = (f"{last} holds the last good epoch ({self.epoch}), left as it was" if self.epoch and last.exists()
-                else "no epoch finished, so there is no checkpoint")
-        fix = (f'start again with lower learning rates (e.g. --set "lr_g={c.lr_g/2:g} lr_d={c.lr_d/2:g}") and --overwrite'
-               + (', or without mixed precision (--set amp=False)' if self.amp else ''))
-        return f"epoch {epoch}: {bad} became NaN/inf; stopped. {kept}. To go on: {fix}."
+@patch
+def _divergence(self:Trainer, epoch:int, bad:list)->str:
+    "What happened and what the user can do about it, as things stand in the run folder."
+    c, last = self.cfg, self.out/'last.pt'
+    kept = (f"{last} holds the last good epoch ({self.epoch}), left as it was" if self.epoch and last.exists()
+            else "no epoch finished, so there is no checkpoint")
+    fix = (f'start again with lower learning rates (e.g. --set "lr_g={c.lr_g/2:g} lr_d={c.lr_d/2:g}") and --overwrite'
+           + (', or without mixed precision (--set amp=False)' if self.amp else ''))
+    return f"epoch {epoch}: {bad} became NaN/inf; stopped. {kept}. To go on: {fix}."
 
-    def save_figures(self):
-        "curves.png (validation metrics per epoch), training.png (`plot_training`), samples.png (low / enhanced / high)."
-        for name, fig in zip(FIGURES, (plot_history(self.history, f'Validation: {self.out.name}'),
-                                       plot_training(self.history, f'Training: {self.out.name}'),
-                                       sample_grid(self.nets.g_h, self.valid_pairs, self.cfg, self.device))):
-            fig.savefig(self.out/name, dpi=80, bbox_inches='tight'); plt.close(fig)
+@patch
+def _interrupted(self:Trainer)->str:
+    "What an interrupted run leaves, and the option that continues it."
+    last = self.out/'last.pt'
+    kept = (f"{last} holds the last finished epoch ({self.epoch}), complete" if self.epoch and last.exists()
+            else "no epoch finished, so nothing was saved")
+    return (f"training interrupted in epoch {self.epoch + 1}: {kept}. To continue, run the same command with --resume "
+            "(in Python: Trainer(..., resume=True).fit()).")
 
-    def _save_epoch(self, row:dict):
-        "Append the log row, write last.pt (and best.pt when validation SSIM improved); rank 0 writes, the others wait."
-        state = self.state()  # under torchrun every process takes part: each one's random state goes into last.pt
+# %% ../nbs/A6_trainer.ipynb #d39ab8af
+@patch
+def state(self:Trainer)->dict:
+    "Everything needed to continue this run exactly (under torchrun: a collective call; complete on rank 0)."
+    s = dict(nets=self.nets.state_dict(), opt_g=self.opt_g.state_dict(), sched_g=self.sched_g.state_dict(),
+             opt_d=self.opt_d.state_dict() if self.opt_d else None, sched_d=self.sched_d.state_dict() if self.sched_d else None,
+             scaler=self.scaler.state_dict(), pools={k: p.images for k, p in self.pools.items()},
+             epoch=self.epoch, history=self.history, config=dataclasses.asdict(self.cfg), perceptual=self.backbone,
+             data=self.data_id, rng=rng_state(self.data_gens), world_size=self.world_size, data_stats=self.data_stats)
+    if self.distributed:  # every process draws its own random numbers and keeps its own pool
+        every = [None] * self.world_size if self.main else None
+        buf = io.BytesIO(); torch.save(dict(rng=s['rng'], pools=s['pools']), buf)  # as bytes: gather_object
+        dist.gather_object(buf.getvalue(), every, dst=0)                        # cannot unpickle tensors here
+        s['ranks'] = [torch.load(io.BytesIO(b), weights_only=True) for b in every] if self.main else None
+    return s
+
+@patch
+def _save_epoch(self:Trainer, row:dict):
+    "Append the log row, write last.pt (and best.pt when validation SSIM improved); rank 0 writes, the others wait."
+    state = self.state()  # under torchrun every process takes part: each one's random state goes into last.pt
+    if self.main:
+        save_checkpoint(state, self.out/'last.pt')
+        if row['ssim'] >= max(r['ssim'] for r in self.history):
+            save_checkpoint(dict(g_h=self.nets.g_h.state_dict(), config=dataclasses.asdict(self.cfg), epoch=self.epoch,
+                                 perceptual=self.backbone, data_stats=self.data_stats), self.out/'best.pt')
+        write_log(self.history, self.out/'log.csv')
+    self._barrier()
+
+@patch
+def save_figures(self:Trainer):
+    "curves.png (validation metrics per epoch), training.png (`plot_training`), samples.png (low / enhanced / high)."
+    for name, fig in zip(FIGURES, (plot_history(self.history, f'Validation: {self.out.name}'),
+                                   plot_training(self.history, f'Training: {self.out.name}', self.cfg.model),
+                                   sample_grid(self.nets.g_h, self.valid_pairs, self.cfg, self.device))):
+        with atomic_write(self.out/name) as f: fig.savefig(f, format='png', dpi=80, bbox_inches='tight')
+        plt.close(fig)
+
+@patch
+def _figures_stale(self:Trainer)->bool:
+    "A figure is missing or older than the log: the run stopped before or while writing them."
+    log = self.out/'log.csv'
+    if not (self.history and log.exists()): return False
+    return any(not (self.out/f).exists() or (self.out/f).stat().st_mtime < log.stat().st_mtime for f in FIGURES)
+
+# %% ../nbs/A6_trainer.ipynb #063c2d47
+@patch
+def _check_resume(self:Trainer, s:dict, path):
+    "Refuse to continue a run with another config, other data or another perceptual network than it began with."
+    saved = checkpoint_config(s, path)   # a CheckpointError for fields this version does not know
+    free = ('epochs', 'accum_steps', 'checkpoint_blocks')   # resuming may extend a run and change memory settings
+    diff = {k: (v, getattr(self.cfg, k)) for k, v in saved.items() if k not in free and getattr(self.cfg, k) != v}
+    if diff:
+        raise RunFolderError(f"{path} was trained with a different config (saved, now): {diff}; resume with the "
+                             "same config, or pass --overwrite to start over, or choose another run folder")
+    data = s.get('data')
+    if data and data['split'] != self.data_id['split']:
+        raise RunFolderError(f"{path} was trained on {', '.join(data['root'])}; this resume reads "
+                             f"{', '.join(self.data_id['root'])}, whose training and validation pairs differ (held-out pairs "
+                             "could become training pairs): resume with the data folder the run began with, or pass "
+                             "--overwrite to start over, or choose another run folder")
+    if s.get('perceptual', self.backbone) != self.backbone:
+        raise RunFolderError(f"{path} was trained with the perceptual network {s['perceptual']!r}, this resume has "
+                             f"{self.backbone!r} (offline, or its weights missing?): resume where that network is "
+                             "available (the same lpips_net and its weights), or pass --overwrite to start over")
+
+@patch
+def load(self:Trainer, path):
+    "Continue from a checkpoint written by this class."
+    s = load_checkpoint(path)  # to the CPU: RNG states must stay there; load_state_dict moves the rest
+    self._check_resume(s, path)
+    self.nets.load_state_dict(s['nets'])
+    for k in ('opt_g', 'opt_d', 'sched_g', 'sched_d', 'scaler'):
+        if getattr(self, k) is not None: getattr(self, k).load_state_dict(s[k])
+    self.epoch, self.history = s['epoch'], s['history']
+    saved = s.get('world_size', 1)
+    if saved == self.world_size: mine = s['ranks'][self.rank] if self.distributed else s
+    else:
+        mine = s  # rank 0's draws and pool: a sound continuation, but not the one an uninterrupted run would make
         if self.main:
-            save_checkpoint(state, self.out/'last.pt')
-            if row['ssim'] >= max(r['ssim'] for r in self.history):
-                save_checkpoint(dict(g_h=self.nets.g_h.state_dict(), config=dataclasses.asdict(self.cfg), epoch=self.epoch,
-                                     perceptual=self.backbone, data_stats=self.data_stats), self.out/'best.pt')
-            write_log(self.history, self.out/'log.csv')
-        self._barrier()
+            how = f"torchrun --nproc_per_node {saved}" if saved > 1 else "a single process (without torchrun)"
+            warnings.warn(f"{path} was written by a run on {saved} process(es), this one has {self.world_size}: it continues "
+                          f"from epoch {self.epoch} with the same weights, optimiser states and global batch "
+                          f"(batch_size={self.cfg.batch_size}), but each process's share of the data and its random "
+                          f"draws differ from those of an uninterrupted run. To continue exactly, resume with {how}.",
+                          stacklevel=4)
+    for k, imgs in mine['pools'].items():
+        if k in self.pools: self.pools[k].images = list(imgs)
+    set_rng_state(mine['rng'], self.data_gens)
 
 # %% ../nbs/A6_trainer.ipynb #29a6d3f0
 def write_log(history:list[dict], path):
