@@ -15,11 +15,12 @@ from .simulate import HANDHELD, HIGH_END, OTHER_DEVICES, as_misregistration, wri
 from .trainer import Trainer, RUN_FILES, FIGURES, autocast
 from .evaluate import REFERENCES, evaluate_runs, summarize
 from .enhance import EnhanceReport, check_tiling, enhance_paths, list_inputs
+from .dicom import file_scale, input_kind, training_images
 
 # %% auto #0
 __all__ = ['FILE_ERRORS', 'UNPAIRED_HELP', 'SPLITS', 'parse_overrides', 'is_user_error', 'debug_requested', 'command',
-           'usenhance_simulate', 'check_unpaired', 'usenhance_train', 'parse_checkpoints', 'usenhance_eval',
-           'enhance_checked', 'usenhance_enhance', 'usenhance_demo']
+           'usenhance_simulate', 'check_unpaired', 'training_folders', 'usenhance_train', 'parse_checkpoints',
+           'usenhance_eval', 'enhance_checked', 'usenhance_enhance', 'usenhance_demo']
 
 # %% ../nbs/A8_cli.ipynb #f5d685c3
 def parse_overrides(text:str|None)->dict:
@@ -110,10 +111,12 @@ def usenhance_simulate(out:str,                        # folder to write (USEnha
           f"high-quality references in <organ>/{REGISTERED}/ for evaluation")
 
 # %% ../nbs/A8_cli.ipynb #4090b50f
-UNPAIRED_HELP = ("two folders of PNG images, one device each, not paired (DICOM files: save their frames as 8-bit PNGs "
-                 "first): training then has no term that compares an image with its partner; the perceptual loss compares "
-                 "each image with its own translation, Phi(L, G_H(L)) and Phi(H, G_L(H)) (perceptual=self, the default "
-                 "here), or is off with --set perceptual=none")
+UNPAIRED_HELP = ("two folders of images, one device each, not paired: PNG, or DICOM files (their imaging regions are "
+                 "written as PNG training images at one scale in OUT/images/, the coarsest of the files' unless "
+                 "--set mm_per_px=MM says; --mm_per_px gives the scale of files that carry none). Training then has no "
+                 "term that compares an image with its partner; the perceptual loss compares each image with its own "
+                 "translation, Phi(L, G_H(L)) and Phi(H, G_L(H)) (perceptual=self, the default here), or is off with "
+                 "--set perceptual=none")
 
 def check_unpaired(data, low, high)->tuple[list, list]:
     "The files of `--low` and `--high`; a `ConfigError` when they are not given as a pair, or with DATA."
@@ -122,6 +125,31 @@ def check_unpaired(data, low, high)->tuple[list, list]:
                                "folders), not both")
     if not (low and high): raise ConfigError(f"--low and --high go together: {UNPAIRED_HELP}")
     return list_inputs(low)[0], list_inputs(high)[0]
+
+def training_folders(low, high,                    # the --low and --high folders
+                     out,                          # the run folder: converted images go to OUT/images/low and high
+                     cfg:Config,                   # the run's configuration (its mm_per_px, if set, is the scale)
+                     file_mm_per_px:float|None=None, # the scale of DICOM files that carry none (--mm_per_px)
+                    )->tuple[tuple, Config]:       # ((low, high) folders of PNG images, the config with its scale)
+    "PNG folders as they are; DICOM folders as PNG training images at one scale, the coarsest of the files' by default."
+    files = [list_inputs(f)[0] for f in (low, high)]
+    kinds = [{input_kind(p) for p in fs} for fs in files]
+    if all(k == {'png'} for k in kinds): return (low, high), cfg
+    if any(len(k) > 1 for k in kinds) or kinds[0] != kinds[1]:
+        raise ConfigError(f"--low {low} and --high {high}: give two folders of PNG images or two of DICOM files, not "
+                          "a mixture (training needs one scale, which only DICOM files carry)")
+    scales = {p: file_scale(p, file_mm_per_px) for fs in files for p in fs}
+    if (unknown := [str(p) for p, mm in scales.items() if mm is None]):
+        raise DataError(f"{len(unknown)} DICOM file(s) without a pixel size: {', '.join(unknown[:5])}. Give their "
+                        "millimetres per pixel with --mm_per_px MM (the depth shown on the screen in mm over the image "
+                        "region's height in pixels).")
+    mm = cfg.mm_per_px or max(scales.values())   # the coarsest: no image is enlarged into detail it does not have
+    folders = tuple(Path(out)/'images'/side for side in ('low', 'high'))
+    for src, dst in zip((low, high), folders):
+        written, left = training_images(src, dst, mm, file_mm_per_px)
+        print(f"{src}: {len(written)} training image(s) at {mm:.4g} mm per pixel in {dst}"
+              + (f"; {left} frame(s) with colour overlays left out" if left else ''))
+    return folders, dataclasses.replace(cfg, mm_per_px=mm)
 
 @command
 def usenhance_train(data:Param("data folder in the USEnhance layout (real or synthetic), paired by file name; "
@@ -139,6 +167,7 @@ def usenhance_train(data:Param("data folder in the USEnhance layout (real or syn
                               str)=None,
                     high:Param("instead of DATA: a folder of high-quality images from the other device (see --low)",
                                str)=None,
+                    mm_per_px:float=None,              # DICOM folders: the scale of files that carry none
                     debug:store_true=False,            # on an error, show the traceback (or set USENHANCE_DEBUG=1)
                    ):
     """Train one configuration; an interrupted run continues with --resume; on N GPUs: torchrun --nproc_per_node N
@@ -157,7 +186,8 @@ def usenhance_train(data:Param("data folder in the USEnhance layout (real or syn
             print("unpaired folders: perceptual='self' (each image against its own translation) instead of "
                   f"{variant}'s "
                   "pairwise terms")
-        tr = Trainer(cfg, (low, high), out, device=device, resume=resume, overwrite=overwrite)
+        folders, cfg = training_folders(low, high, out, cfg, mm_per_px)
+        tr = Trainer(cfg, folders, out, device=device, resume=resume, overwrite=overwrite)
     elif data is None: raise ConfigError("give the data: usenhance_train DATA OUT (pairs), or usenhance_train OUT "
                                          "--low L --high H")
     else: tr = Trainer(cfg, data, out, device=device, resume=resume, overwrite=overwrite)

@@ -24,7 +24,7 @@ from .files import DataError, atomic_write, write_gray
 __all__ = ['UNITS', 'DICOM_SUFFIXES', 'MAX_COLOUR', 'UltrasoundRegion', 'ultrasound_regions', 'pixel_spacing', 'to_uint8_grey',
            'to_uint8_rgb', 'decoder_package', 'DicomImage', 'read_dicom', 'grey_mask', 'detect_regions',
            'imaging_regions', 'write_derived_dicom', 'grey_frames', 'merge_enhanced', 'grey_level_stats', 'input_kind',
-           'resample', 'round_u8', 'training_images']
+           'resample', 'round_u8', 'file_scale', 'training_images']
 
 # %% ../nbs/A9_dicom.ipynb #9e75aeff
 UNITS = {0: 'none', 1: 'percent', 2: 'dB', 3: 'cm', 4: 'seconds', 5: 'hertz', 6: 'dB/seconds', 7: 'cm/sec',
@@ -419,6 +419,13 @@ def _scale(img:DicomImage, region:UltrasoundRegion, file_mm_per_px:float|None)->
                         "scale, no Pixel Spacing). Give the scale of such files: --mm_per_px MM (file_mm_per_px=MM), "
                         "e.g. the depth shown on the screen in mm divided by the image region's height in pixels.")
     return tuple(mm)
+
+def file_scale(path,                          # a DICOM file
+               file_mm_per_px:float|None=None, # the scale to assume where the file carries none
+              )->float|None:                  # the coarser of its row and column millimetres per pixel; None: unknown
+    "A DICOM file's millimetres per pixel, from its header (its ultrasound regions, else Pixel Spacing)."
+    mm = pixel_spacing(_read_dataset(Path(path)))
+    return max(mm) if mm else file_mm_per_px
 
 def training_images(src,                            # a DICOM file, or a folder of them (other files are ignored)
                     dst,                            # folder for the PNG training images (created)
