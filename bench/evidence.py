@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's package
 from usenhance_nb.core import get_config
 from usenhance_nb.simulate import as_misregistration, write_dataset, MISREGISTRATION
-from usenhance_nb.sweep import SCORES
+from usenhance_nb.stats import SCORES
 from usenhance_nb.evaluate import evaluate_runs
 from usenhance_nb.evidence import evidence_tables
 
