@@ -151,6 +151,7 @@ def training_folders(low, high,                    # the --low and --high folder
               + (f"; {left} frame(s) with colour overlays left out" if left else ''))
     return folders, dataclasses.replace(cfg, mm_per_px=mm)
 
+# %% ../nbs/A8_cli.ipynb #324cf569
 @command
 def usenhance_train(data:Param("data folder in the USEnhance layout (real or synthetic), paired by file name; "
                                "leave it out to train from --low and --high", str, opt=False, nargs='?')=None,
