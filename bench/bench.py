@@ -25,7 +25,7 @@ from usenhance_nb.data import SAMPLE_DIR
 from usenhance_nb.generator import Generator
 from usenhance_nb.trainer import Trainer
 from usenhance_nb.enhance import enhance_batch
-from usenhance_nb.checkpoint import autocast
+from usenhance_nb.trainer import autocast
 from usenhance_nb.winograd import winograd_generator, reuse_freed_memory
 
 def cpu_name()->str:
