@@ -4,13 +4,13 @@
 
 # %% ../../nbs/appendix/exercises_train.ipynb #6774aa8a
 from __future__ import annotations
-import functools
+import dataclasses, functools
 import torch
 from . import verdict, as_names
 from ..core import ConfigError, get_config
 from ..data import SAMPLE_DIR, PairedDataset, find_pairs
-from ..losses import adv_inputs, lsgan_loss
-from ..train import build_models, fit_plain
+from ..losses import lsgan_loss
+from ..train import build_models, cyclegan_terms, fit_plain
 
 # %% auto #0
 __all__ = ['TEACHING', 'SHORT_RUN', 'check_perceptual_term', 'judged_generators', 'check_judged_images']
@@ -62,9 +62,8 @@ def judged_generators(overrides:dict)->set:
     torch.manual_seed(0)
     nets = build_models(cfg)
     low, high = torch.rand(2, 1, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1
-    fake_h, fake_l = nets.g_h(low), nets.g_l(high)                            # as in `train_step`
-    x_h, _ = adv_inputs(fake_h, fake_l, nets.g_h(fake_l), nets.g_l(fake_h), cfg.adv_on)
-    lsgan_loss(nets.d_h(x_h), 1.).backward()
+    _, imgs = cyclegan_terms(nets, None, dataclasses.replace(cfg, lambda_per=0.), low, high)   # the step's own images
+    nets.zero_grad(); lsgan_loss(nets.d_h(imgs['x_h']), 1.).backward()                        # D_H's verdict alone
     return {k for k in ('g_h', 'g_l') if any(p.grad is not None and p.grad.abs().sum() > 0 for p in nets[k].parameters())}
 
 def check_judged_images(answer)->bool:
