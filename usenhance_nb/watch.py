@@ -24,7 +24,7 @@ def watch(trainer:Trainer,       # a `Trainer` (new, or resumed: it continues fr
     for e in range(trainer.epoch + 1, epochs + 1):
         trainer.fit(epochs=e)
         clear_output(wait=True)
-        figs = [plot_training(trainer.history, f'{trainer.out.name}: epoch {e} of {epochs}')]
+        figs = [plot_training(trainer.history, f'{trainer.out.name}: epoch {e} of {epochs}', trainer.cfg.model)]
         if samples: figs.append(sample_grid(trainer.nets.g_h, trainer.valid_pairs, trainer.cfg, trainer.device))
         for f in figs: display(f); plt.close(f)
     return trainer.history
