@@ -8,20 +8,22 @@ import functools, tempfile
 from pathlib import Path
 from . import verdict, as_name
 from ..core import ConfigError, get_config
+from ..train import get_model, log_columns
 from ..data import SAMPLE_DIR
 
 # %% auto #0
 __all__ = ['WATCH_RUN', 'check_top_gradient', 'check_dh_margin', 'probe_means', 'check_without_perceptual']
 
 # %% ../../nbs/appendix/exercises_watch.ipynb #3daa3ac1
-_TERMS = ('adv', 'cycle', 'idt', 'per')
+_TERMS = tuple(get_model('cyclegan').weights)   # the terms the CycleGAN declares: adv, cycle, idt, per
 
 def _log_rows(log)->list[dict]:
     "The probe columns of a training log as a list of dicts of floats: from a path to a `log.csv`, or a list of dicts (a `Trainer`'s history)."
     if isinstance(log, (str, Path)):
         import csv
         with open(log, newline='') as f: log = list(csv.DictReader(f))
-    return [{k: float(r[k]) for k in ('dh_real', 'dh_fake', *(f'gn_{t}' for t in _TERMS))} for r in log]
+    cols = log_columns('cyclegan')   # the log schema of 08_train: the probe's columns
+    return [{k: float(r[k]) for k in (*cols['scores'], *cols['gradients'])} for r in log]
 
 def _top_gradient(log, without=())->tuple[str, dict]:
     "The term whose gradient norm on G_H is largest on average over the epochs of `log`, and every term's mean."
