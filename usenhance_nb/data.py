@@ -71,23 +71,19 @@ def find_pairs(root,                # folder containing train_datasets/, or trai
         unknown = [o for o in organs if o not in ORGANS and o not in present]
         if unknown: raise DataError(f"unknown organ(s) {unknown}; choose among {ORGANS} (folders in {tdir}: {present})")
         missing = [o for o in organs if o not in present]
-        if missing: raise DataError(f"{tdir}: no folder for organ(s) {missing} (found {present}); drop them from "
-                                    "`organs`.")
+        if missing: raise DataError(f"{tdir}: no folder for {missing} (found {present}); drop them from `organs`.")
     pairs, problems = [], []
     for organ in (sorted(set(organs)) if organs is not None else present):
         d = tdir/organ
         for sub in (LOW, HIGH):
-            if not (d/sub).is_dir(): raise DataError(f"{d/sub}: missing; every organ folder needs both {LOW}/ and "
-                                                     f"{HIGH}/.")
+            if not (d/sub).is_dir(): raise DataError(f"{d/sub}: missing; every organ needs both {LOW}/ and {HIGH}/.")
         lows, highs = {p.name: p for p in png_files(d/LOW)}, {p.name: p for p in png_files(d/HIGH)}
         if not lows and not highs:
             raise DataError(f"{d}: {LOW}/ and {HIGH}/ hold no PNG files; copy the images there or leave `{organ}` out "
                             "of `organs`.")
         only_low, only_high = sorted(set(lows) - set(highs)), sorted(set(highs) - set(lows))
-        if only_low:  problems.append(f"{d/LOW}: {len(only_low)} image(s) without a partner in {HIGH}/: "
-                                      f"{_show(only_low)}")
-        if only_high: problems.append(f"{d/HIGH}: {len(only_high)} image(s) without a partner in {LOW}/: "
-                                      f"{_show(only_high)}")
+        if only_low:  problems.append(f"{d/LOW}: {len(only_low)} without a partner in {HIGH}/: {_show(only_low)}")
+        if only_high: problems.append(f"{d/HIGH}: {len(only_high)} without a partner in {LOW}/: {_show(only_high)}")
         pairs += [Pair(organ, n, lows[n], highs[n]) for n in sorted(set(lows) & set(highs))]
     if problems:
         msg = '\n'.join(problems)
@@ -190,19 +186,25 @@ class PairedDataset(Dataset):
         p = self.pairs[i]
         low, high = read_pair(p)   # both readable 8-bit images of the same size, or a DataError naming the pair
         if self.size is None and not all(side_ok(s) for s in low.shape):
-            raise DataError(f"pair {p.organ}/{p.name} ({p.low}, {p.high}): {low.shape[1]}x{low.shape[0]}: each side "
-                            "must be "
-                            f"{SIDE_RULE}; pass a `size` to resize, or crop the images.")
+            raise DataError(f"pair {p.organ}/{p.name} ({p.low}, {p.high}): {low.shape[1]}x{low.shape[0]}: each side must "
+                            f"be {SIDE_RULE}; pass a `size` to resize, or crop the images.")
         res = _fit(low, self.size, self.fit), _fit(high, self.size, self.fit)
         if self.cache: self._cache[i] = res
         return res
 
+    def window(self, low, high, tries:int=10):
+        "One random window for both images, drawn again until at least half of each is inside the field of view."
+        c, (h, w), best = self.random_crop, low.shape[-2:], (-1,)
+        for _ in range(tries):
+            y, x = (int(torch.randint(0, s - c + 1, (1,), generator=self.rng)) for s in (h, w))
+            a, b = low[..., y:y + c, x:x + c], high[..., y:y + c, x:x + c]
+            best = max(best, (min((a > -1).float().mean().item(), (b > -1).float().mean().item()), a, b), key=lambda t: t[0])
+            if best[0] >= 0.5: break   # -1 is grey level 0: the black outside the field of view
+        return best[1], best[2]
+
     def __getitem__(self, i):
         low, high = map(to_tensor, self.load(i))
-        if self.random_crop:   # one window for both: the pair keeps showing (roughly) the same anatomy
-            c, (h, w) = self.random_crop, low.shape[-2:]
-            y, x = (int(torch.randint(0, s - c + 1, (1,), generator=self.rng)) for s in (h, w))
-            low, high = low[..., y:y + c, x:x + c], high[..., y:y + c, x:x + c]
+        if self.random_crop: low, high = self.window(low, high)
         if self.augment and torch.rand(1, generator=self.rng).item() < 0.5: low, high = low.flip(-1), high.flip(-1)
         return low, high
 
