@@ -52,7 +52,7 @@ VARIANT_RUNS = {
     'dists':           ('ours', dict(perceptual_kind='dists')),    # structure (low-passed) + texture (feature statistics)
     'unpaired':        ('ours', {}),
 }
-VARIANTS_PART = dict(levels=('cross-device', 'large', 'none'), data_seeds=(0,), seeds=(42, 1, 2), variants=tuple(VARIANT_RUNS))
+VARIANTS_PART = dict(levels=tuple(MISREGISTRATION), data_seeds=(0,), seeds=(42, 1, 2), variants=tuple(VARIANT_RUNS))
 
 FIRST = ('ours', 'cyclegan')   # the perceptual loss's own effect
 
@@ -61,8 +61,9 @@ def priority(run: tuple) -> tuple:
     at 2.5 mm on three seeds, the variants there, then both at 5 and 0 mm, the variants there, then everything else."""
     level, ds, seed, v = run
     first3, vs = seed in (42, 1, 2), v in VARIANT_RUNS
+    early = level in ('large', 'none')   # after 2.5 mm, the levels that bracket it: 5 and 0 mm
     group = (0 if level == MAIN_LEVEL and v in FIRST and first3 else 1 if level == MAIN_LEVEL and vs else
-             2 if level in VARIANTS_PART['levels'] and v in FIRST and first3 and ds == 0 else 3 if vs else 4)
+             2 if early and v in FIRST and first3 and ds == 0 else 3 if early and vs else 4)
     seeds = (42, 1, 2, 3, 4)
     return group, seeds.index(seed) if seed in seeds else len(seeds) + seed, ds, v not in FIRST
 
