@@ -26,8 +26,9 @@ MIN_PAIRS, ALPHA, N_BOOT = 3, 0.05, 4000
 RUN = ('data_seed', 'seed')   # what identifies one run: the simulated data set and the training seed
 
 def fmt_pm(m, s, score:str)->str:
-    "'m ± s' with the decimals of `score` (a key of `SCORES`)."
-    return f"{m:.{SCORES[score][2]}f} ± {s:.{SCORES[score][2]}f}"
+    "'m ± s' with the decimals of `score` (a key of `SCORES`); 'm' alone where there is no spread (one run)."
+    d = SCORES[score][2]
+    return f"{m:.{d}f} ± {s:.{d}f}" if np.isfinite(s) else f"{m:.{d}f}"
 
 def seed_means(rows, by=('config',), reference:str='registered')->pd.DataFrame:
     """The mean of every score over each run's images against `reference`: one row per (`by`..., data_seed, seed);
