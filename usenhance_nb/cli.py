@@ -67,7 +67,7 @@ def command(func):
         try: return func(*args, **kwargs)
         except KeyboardInterrupt as e:
             if kwargs.get('debug') or debug_requested(): raise
-            print(_interrupted(e, func), file=sys.stderr)
+            print('\n' + _interrupted(e, func), file=sys.stderr)   # on a line of its own, after any progress bar
             raise SystemExit(130) from None   # 128 + SIGINT, as a shell reports it
         except Exception as e:
             if not is_user_error(e) or kwargs.get('debug') or debug_requested(): raise
