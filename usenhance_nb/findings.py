@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .stats import SCORES, PRIMARY, seed_means, seed_table, paired_stats, beats
+from .stats import SCORES, PRIMARY, seed_means, seed_table, paired_stats, beats, inversions
 
 # %% auto #0
-__all__ = ['variant_means', 'variant_verdicts', 'holds_advantage', 'inversions', 'inversions_markdown', 'variants_markdown']
+__all__ = ['variant_means', 'variant_verdicts', 'holds_advantage', 'inversions_markdown', 'variants_markdown']
 
 # %% ../nbs/13_findings.ipynb #4e954247
 def variant_means(ev:dict,                  # an evidence file, as `evidence.load_evidence` reads it
@@ -49,17 +49,6 @@ def holds_advantage(verdicts:pd.DataFrame, from_mm:float=2.5, scores=tuple(PRIMA
     return [c for c in ok.index if ok[c]]
 
 # %% ../nbs/13_findings.ipynb #369cde95
-def inversions(means:pd.DataFrame,     # per-run means with 'lp_lncc' (from `variant_means` or `stats.seed_means`)
-               by=('config', 'shift_mm'), # the index levels to count over
-              # per group: runs whose low-passed LNCC with the reference is below 0, and all runs
-              )->pd.DataFrame:
-    """Runs that inverted the contrast: their low-passed output correlates negatively with the truth's (fluid bright,
-    tissue dark). Cycle consistency allows it (G_H inverts, G_L inverts back); it is a failed run, not a trade-off."""
-    by = [b for b in by if b in means.index.names]
-    scored = means[means['lp_lncc'].notna()]   # reference rows (the truth itself) have no score against the truth
-    g = (scored['lp_lncc'] < 0).groupby(level=by, sort=False)
-    return pd.DataFrame({'inverted': g.sum().astype(int), 'runs': g.size()})
-
 def inversions_markdown(inv:pd.DataFrame)->str:
     "`inversions` per configuration and level as a markdown table of 'k of n'."
     cells = (inv['inverted'].astype(str) + ' of ' + inv['runs'].astype(str)).unstack('shift_mm').sort_index(axis=1)

@@ -10,7 +10,7 @@ from scipy import stats
 
 # %% auto #0
 __all__ = ['SCORES', 'PRIMARY', 'MIN_PAIRS', 'ALPHA', 'N_BOOT', 'RUN', 'fmt_pm', 'seed_means', 'seed_table', 'primary',
-           'oriented', 'hierarchical_bootstrap', 'paired_stats', 'beats', 'compare']
+           'oriented', 'hierarchical_bootstrap', 'paired_stats', 'beats', 'compare', 'inversions']
 
 # %% ../nbs/A11_stats.ipynb #1bccb793
 # score -> (name, direction, decimals); direction: True higher is better, False lower is better, None reported but never
@@ -140,3 +140,15 @@ def compare(a_name:str, a, b_name:str, b, score:str, label:str|None=None)->str:
     if beats(a, b, direction): return f"{a_name} beats {b_name} on {label} ({nums})"
     if beats(b, a, direction): return f"{b_name} beats {a_name} on {label} ({nums})"
     return f"{a_name} and {b_name} are not distinguishable on {label} ({nums})"
+
+# %% ../nbs/A11_stats.ipynb #5ee563f1
+def inversions(means:pd.DataFrame,     # per-run means with 'lp_lncc' (from `seed_means`)
+               by=('config', 'shift_mm'), # the index levels to count over (those present)
+              # per group: runs whose low-passed LNCC with the reference is below 0, and all runs
+              )->pd.DataFrame:
+    """Runs that inverted the contrast: their low-passed output correlates negatively with the truth's (fluid bright,
+    tissue dark). Cycle consistency allows it (G_H inverts, G_L inverts back); it is a failed run, not a trade-off."""
+    by = [b for b in by if b in means.index.names]
+    scored = means[means['lp_lncc'].notna()]   # reference rows (the truth itself) have no score against the truth
+    g = (scored['lp_lncc'] < 0).groupby(level=by, sort=False)
+    return pd.DataFrame({'inverted': g.sum().astype(int), 'runs': g.size()})

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Which training setting keeps the contrast of fluid against tissue (gCNR)? Resumable.
+
+    python bench/gcnr_probe.py            # every probe below, then bench/results/gcnr_probe.md
+
+Every model trained so far lowers gCNR on the simulated test pairs (by the region map) and on a real frame, while the
+high-end device's own image of the same anatomy raises it. Each probe changes one setting of the bundled model's run
+(`cpu` preset, variant ours, simulated data set 0 at 2.5 mm, seed 42; it reuses bench/evidence.py's data and that run)
+and is scored on the run's 30 test pairs (gCNR and CNR by the region map, SSIM low-passed, grain ratio) and on US1_UNCR.dcm from pydicom-data (`fluid_tissue`).
+"""
+import json, os, platform, sys, time
+os.environ.setdefault('USENHANCE_OFFLINE', '1')
+from pathlib import Path
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT/'bench')]
+from evidence import config, data_folder, MAIN_LEVEL
+from dataclasses import replace
+from usenhance_nb.core import check_config
+from usenhance_nb.evaluate import evaluate_runs
+from usenhance_nb.enhance import enhance_scan, fluid_tissue, load_model, read_scan
+from usenhance_nb.dicom import grey_frames, grey_mask
+
+PROBES = {   # name -> Config overrides of the bundled model's run
+    'bundled run (12 epochs)': {},
+    '36 epochs': dict(epochs=36, step_size=18),
+    'identity weight 6': dict(lambda_id=6.0),
+    '128 px crops': dict(crop=128, batch_size=2),   # the same pixels per step, four times the context
+}
+EVIDENCE, OUT, SEED = ROOT/'runs'/'evidence', ROOT/'runs'/'gcnr_probe', 42
+REAL_MM = 30 / 237   # US1_UNCR: "3cm" on screen over the 237 rows of its views
+
+
+def run_folder(name: str) -> Path:
+    if not PROBES[name]: return EVIDENCE/MAIN_LEVEL/'data0'/f'ours_seed{SEED}'   # the evidence's own run
+    return OUT/name.replace(' ', '_')
+
+
+def real_frame(ckpt: Path) -> dict:
+    from pydicom.data import get_testdata_file
+    src = get_testdata_file('US1_UNCR.dcm', download=False)
+    if src is None: return {}
+    sc = read_scan(src, mm_per_px=REAL_MM)
+    before, after = sc.frames[0], enhance_scan(load_model(ckpt), sc)[0]
+    ft = fluid_tissue(grey_frames(before), grey_frames(after), sc.mask & grey_mask(before), REAL_MM)
+    return {f'real_{k}_{w}': v for k, (b, a) in ft.items() for w, v in (('in', b), ('out', a))}
+
+
+def region_means(rows: pd.DataFrame) -> dict:
+    return {k: rows[k].mean() for k in ('gcnr', 'cnr', 'lp_ssim', 'grain_ratio') if k in rows}
+
+
+def probe(name: str) -> dict:
+    from usenhance_nb.trainer import Trainer
+    cache = OUT/'scores'/f"{name.replace(' ', '_')}.json"
+    if cache.exists(): return json.loads(cache.read_text())
+    data, run = data_folder(EVIDENCE, MAIN_LEVEL, 0), run_folder(name)
+    cfg = check_config(replace(config('cpu', 'ours', SEED), **PROBES[name]))
+    t0 = time.time()
+    Trainer(cfg, data, run, resume=True).fit()
+    rows = pd.DataFrame(evaluate_runs({'probe': run/'last.pt'}, data, 'test', baselines=True))
+    reg = rows[rows.reference == 'registered']
+    out = dict(probe=name, overrides=PROBES[name], **{f'{c}_{k}': v for c, key in (('model', 'probe'), ('input', 'low-quality input'),
+               ('ideal', 'ideal enhancer')) for k, v in region_means(reg[reg.config == key]).items()},
+               **real_frame(run/'last.pt'), minutes=round((time.time() - t0) / 60, 1))
+    cache.parent.mkdir(parents=True, exist_ok=True); cache.write_text(json.dumps(out, indent=1))
+    return out
+
+
+def report(results: list) -> str:
+    df = pd.DataFrame(results).set_index('probe')
+    cols = {'model_gcnr': 'gCNR (map)', 'model_cnr': 'CNR (map)', 'model_lp_ssim': 'SSIM low-passed', 'model_grain_ratio': 'grain ratio',
+            'real_gcnr_out': 'real frame gCNR', 'real_fluid_out': 'real fluid grey', 'real_tissue_out': 'real tissue grey'}
+    t = df[[c for c in cols if c in df]].rename(columns=cols).round(3)
+    first = results[0]
+    ref = (f"On the same test pairs the input scores gCNR {first['input_gcnr']:.3f}, CNR {first['input_cnr']:.3f}, and the "
+           f"high-end image of the anatomy (ideal enhancer) {first['ideal_gcnr']:.3f}, {first['ideal_cnr']:.3f}.")
+    if 'real_gcnr_in' in first:
+        ref += (f" The real frame before enhancement: gCNR {first['real_gcnr_in']:.3f}, fluid {first['real_fluid_in']:.1f}, "
+                f"tissue {first['real_tissue_in']:.1f}.")
+    return '\n'.join(['# gCNR probe', '', __doc__.split('\n\n')[2].strip(), '', t.to_markdown(), '', ref, '',
+                      f"Command: `python bench/gcnr_probe.py`; machine: {platform.processor() or platform.machine()}, "
+                      f"{os.cpu_count()} CPUs, no GPU; minutes per probe (training and scoring, shared CPU): "
+                      + ', '.join(f"{r['probe']} {r['minutes']}" for r in results), ''])
+
+
+if __name__ == '__main__':
+    results = []
+    for name in PROBES:
+        results.append(probe(name)); print(json.dumps(results[-1]), flush=True)
+        (ROOT/'bench'/'results'/'gcnr_probe.md').write_text(report(results))
