@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Which training setting keeps the contrast of fluid against tissue (gCNR)? Resumable.
 
-    python bench/gcnr_probe.py            # every probe below, then bench/results/gcnr_probe.md
+    python bench/gcnr_probe.py            # every probe below, then bench/results/gcnr_probe.md and nbs/results/gcnr_probe.csv
 
 Every model trained so far lowers gCNR on the simulated test pairs (by the region map) and on a real frame, while the
 high-end device's own image of the same anatomy raises it. Each probe changes one setting of the bundled model's run
@@ -28,14 +28,18 @@ PROBES = {   # name -> Config overrides of the bundled model's run
     '36 epochs': dict(epochs=36, step_size=18),
     'identity weight 6': dict(lambda_id=6.0),
     '128 px crops': dict(crop=128, batch_size=2),   # the same pixels per step, four times the context
+    '128 px crops, 36 epochs': dict(crop=128, batch_size=2, epochs=36, step_size=18),
 }
 EVIDENCE, OUT, SEED = ROOT/'runs'/'evidence', ROOT/'runs'/'gcnr_probe', 42
 REAL_MM = 30 / 237   # US1_UNCR: "3cm" on screen over the 237 rows of its views
 
 
+def slug(name: str) -> str: return name.replace(',', '').replace(' ', '_')
+
+
 def run_folder(name: str) -> Path:
     if not PROBES[name]: return EVIDENCE/MAIN_LEVEL/'data0'/f'ours_seed{SEED}'   # the evidence's own run
-    return OUT/name.replace(' ', '_')
+    return OUT/slug(name)
 
 
 def real_frame(ckpt: Path) -> dict:
@@ -54,7 +58,7 @@ def region_means(rows: pd.DataFrame) -> dict:
 
 def probe(name: str) -> dict:
     from usenhance_nb.trainer import Trainer
-    cache = OUT/'scores'/f"{name.replace(' ', '_')}.json"
+    cache = OUT/'scores'/f"{slug(name)}.json"
     if cache.exists(): return json.loads(cache.read_text())
     data, run = data_folder(EVIDENCE, MAIN_LEVEL, 0), run_folder(name)
     cfg = check_config(replace(config('cpu', 'ours', SEED), **PROBES[name]))
@@ -91,3 +95,4 @@ if __name__ == '__main__':
     for name in PROBES:
         results.append(probe(name)); print(json.dumps(results[-1]), flush=True)
         (ROOT/'bench'/'results'/'gcnr_probe.md').write_text(report(results))
+        pd.DataFrame(results).drop(columns='overrides').to_csv(ROOT/'nbs'/'results'/'gcnr_probe.csv', index=False, float_format='%.4g')
