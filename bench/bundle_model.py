@@ -43,7 +43,7 @@ def main():
     df = df[df.reference == 'registered']
     table = {c: {k: round(float(g[k].mean()), 4) for k in SCORED if k in g} for c, g in df.groupby('config')}
     commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    meta = dict(name=f"ours, cpu preset, {cfg['epochs']} epochs", source=f"G_H of {run}/last.pt (epoch {s['epoch']} of {cfg['epochs']})",
+    meta = dict(name=f"ours, cpu preset, {cfg.get('crop') or cfg['image_size']} px patches, {cfg['epochs']} epochs", source=f"G_H of {run}/last.pt (epoch {s['epoch']} of {cfg['epochs']})",
                 command=f'{a.made_by}, then python bench/bundle_model.py {run}',
                 commit=commit, mm_per_px=cfg.get('mm_per_px'), image_size=cfg['image_size'], crop=cfg.get('crop'),
                 data="200 simulated pairs: write_dataset(n_per_organ=40, size=256, seed=0) at the cross-device level "
