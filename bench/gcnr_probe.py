@@ -3,9 +3,9 @@
 
     python bench/gcnr_probe.py            # every probe below, then bench/results/gcnr_probe.md and nbs/results/gcnr_probe.csv
 
-Every model trained so far lowers gCNR on the simulated test pairs (by the region map) and on a real frame, while the
-high-end device's own image of the same anatomy raises it. Each probe changes one setting of the bundled model's run
-(`cpu` preset, variant ours, simulated data set 0 at 2.5 mm, seed 42; it reuses bench/evidence.py's data and that run)
+Every model the `cpu` preset trains (64x64 patches, 12 epochs) lowers gCNR on the simulated test pairs (by the region
+map) and on a real frame, while the high-end device's own image of the same anatomy raises it. Each probe changes one setting of the preset's run (`cpu`
+preset, variant ours, simulated data set 0 at 2.5 mm, seed 42; it reuses bench/evidence.py's data and that run)
 and is scored on the run's 30 test pairs (gCNR and CNR by the region map, SSIM low-passed, grain ratio) and on US1_UNCR.dcm from pydicom-data (`fluid_tissue`).
 """
 import json, os, platform, sys, time
@@ -23,11 +23,11 @@ from usenhance_nb.evaluate import evaluate_runs
 from usenhance_nb.enhance import enhance_scan, fluid_tissue, load_model, read_scan
 from usenhance_nb.dicom import grey_frames, grey_mask
 
-PROBES = {   # name -> Config overrides of the bundled model's run
-    'bundled run (12 epochs)': {},
-    '36 epochs': dict(epochs=36, step_size=18),
-    'identity weight 6': dict(lambda_id=6.0),
-    '128 px crops': dict(crop=128, batch_size=2),   # the same pixels per step, four times the context
+PROBES = {   # name -> Config overrides of the preset's run
+    '64 px crops, 12 epochs (the preset)': {},
+    '64 px crops, 36 epochs': dict(epochs=36, step_size=18),
+    '64 px crops, identity weight 6': dict(lambda_id=6.0),
+    '128 px crops': dict(crop=128, batch_size=2),   # the same pixels per step, four times the context and the steps
     '128 px crops, 36 epochs': dict(crop=128, batch_size=2, epochs=36, step_size=18),
 }
 EVIDENCE, OUT, SEED = ROOT/'runs'/'evidence', ROOT/'runs'/'gcnr_probe', 42
@@ -83,7 +83,8 @@ def report(results: list) -> str:
            f"high-end image of the anatomy (ideal enhancer) {first['ideal_gcnr']:.3f}, {first['ideal_cnr']:.3f}.")
     if 'real_gcnr_in' in first:
         ref += (f" The real frame before enhancement: gCNR {first['real_gcnr_in']:.3f}, fluid {first['real_fluid_in']:.1f}, "
-                f"tissue {first['real_tissue_in']:.1f}.")
+                f"tissue {first['real_tissue_in']:.1f} (fluid and tissue are picked on the input and the enhanced image "
+                f"together, so these move a little from probe to probe).")
     return '\n'.join(['# gCNR probe', '', __doc__.split('\n\n')[2].strip(), '', t.to_markdown(), '', ref, '',
                       f"Command: `python bench/gcnr_probe.py`; machine: {platform.processor() or platform.machine()}, "
                       f"{os.cpu_count()} CPUs, no GPU; minutes per probe (training and scoring, shared CPU): "
