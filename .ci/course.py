@@ -35,7 +35,7 @@ MAIN = re.compile(r'^\d\d_\w+\.ipynb$')
 # Notebooks over the budget, each held at its size when it went over (cells, lines, excepts): they may shrink, never
 # grow, until their engineering moves to an appendix (issue #27). A notebook not listed here gets the plain budget.
 OVER_BUDGET = {'02_data': (34, 387, 1), '07_metrics': (33, 459, 1), '10_misregistration': (22, 303, 1),
-               '11_evaluate': (28, 413, 1), '12_enhance': (35, 885, 6)}
+               '11_evaluate': (28, 413, 1), '12_enhance': (35, 834, 6)}
 # Every code cell of every notebook, appendices included: at most MAX_CELL_LINES non-blank lines, one unit next to
 # its prose and test. The cells that were larger when the limit came are held at their size (they may shrink, never
 # grow), keyed 'notebook/cell id' (issue #27).

@@ -6,7 +6,7 @@
 Every model the `cpu` preset trains (64x64 patches, 12 epochs) lowers gCNR on the simulated test pairs (by the region
 map) and on a real frame, while the high-end device's own image of the same anatomy raises it. Each probe changes one setting of the preset's run (`cpu`
 preset, variant ours, simulated data set 0 at 2.5 mm, seed 42; it reuses bench/evidence.py's data and that run)
-and is scored on the run's 30 test pairs (gCNR and CNR by the region map, SSIM low-passed, grain ratio) and on US1_UNCR.dcm from pydicom-data (`fluid_tissue`).
+and is scored on the run's 30 test pairs (gCNR and CNR by the region map, SSIM low-passed, grain ratio) and on US1_UNCR.dcm from pydicom-data (`realframes.frame_checks`).
 """
 import json, os, platform, sys, time
 os.environ.setdefault('USENHANCE_OFFLINE', '1')
@@ -20,8 +20,8 @@ from evidence import config, data_folder, MAIN_LEVEL
 from dataclasses import replace
 from usenhance_nb.core import check_config
 from usenhance_nb.evaluate import evaluate_runs
-from usenhance_nb.enhance import enhance_scan, fluid_tissue, load_model, read_scan
-from usenhance_nb.dicom import grey_frames, grey_mask
+from usenhance_nb.enhance import load_model
+from usenhance_nb.realframes import US1_MM_PER_PX, frame_checks
 
 PROBES = {   # name -> Config overrides of the preset's run
     '64 px crops, 12 epochs (the preset)': {},
@@ -31,7 +31,6 @@ PROBES = {   # name -> Config overrides of the preset's run
     '128 px crops, 36 epochs': dict(crop=128, batch_size=2, epochs=36, step_size=18),
 }
 EVIDENCE, OUT, SEED = ROOT/'runs'/'evidence', ROOT/'runs'/'gcnr_probe', 42
-REAL_MM = 30 / 237   # US1_UNCR: "3cm" on screen over the 237 rows of its views
 
 
 def slug(name: str) -> str: return name.replace(',', '').replace(' ', '_')
@@ -46,9 +45,7 @@ def real_frame(ckpt: Path) -> dict:
     from pydicom.data import get_testdata_file
     src = get_testdata_file('US1_UNCR.dcm', download=False)
     if src is None: return {}
-    sc = read_scan(src, mm_per_px=REAL_MM)
-    before, after = sc.frames[0], enhance_scan(load_model(ckpt), sc)[0]
-    ft = fluid_tissue(grey_frames(before), grey_frames(after), sc.mask & grey_mask(before), REAL_MM)
+    ft = frame_checks(load_model(ckpt), src, US1_MM_PER_PX)[2]
     return {f'real_{k}_{w}': v for k, (b, a) in ft.items() for w, v in (('in', b), ('out', a))}
 
 

@@ -4,40 +4,27 @@
     python bench/real_frames.py                 # the bundled model -> bench/results/real_frames.md
     python bench/real_frames.py RUN/last.pt     # another checkpoint (printed only)
 
-Fluid and tissue are picked by `enhance.fluid_tissue` (on both images, over 4 mm); a check passes when the fluid's mean
-grey moves by at most 15 levels, the tissue's by at most 30 %, and the gCNR does not drop. US1_* carry no spacing: the
-screen's "3cm" over 237 rows gives 30/237 mm per pixel; the others carry a Sequence of Ultrasound Regions.
+The checks, the pass rule and the frame list are `usenhance_nb.realframes`'s (appendix A13_realframes, which shows the
+same table for the bundled model); this script runs them for any checkpoint and writes the bundled model's table.
 """
 import os, platform, sys
-from dataclasses import replace
 from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from pydicom.data import get_testdata_file
-from usenhance_nb.enhance import enhance_scan, fluid_tissue, load_model, read_scan
-from usenhance_nb.dicom import grey_frames, grey_mask
-
-FRAMES = ['US1_UNCR.dcm', 'US1_J2KR.dcm', 'US1_J2KI.dcm', 'OBXXXX1A.dcm', 'gdcm-US-ALOKA-16.dcm',
-          'JPGLosslessP14SV1_1s_1f_8b.dcm', 'examples_ybr_color.dcm', 'examples_palette.dcm']
-US1_MM = 30 / 237
-
-def passes(ft:dict)->dict:
-    (fb, fa), (tb, ta), (gb, ga) = ft['fluid'], ft['tissue'], ft['gcnr']
-    return dict(fluid=abs(fa - fb) <= 15, tissue=abs(ta / tb - 1) <= 0.3, gcnr=ga >= gb)
+from usenhance_nb.enhance import load_model
+from usenhance_nb.realframes import PYDICOM_US_FRAMES, US1_MM_PER_PX, fluid_tissue_passes, frame_checks
 
 def main():
     model = sys.argv[1] if len(sys.argv) > 1 else 'bundled'
     m = load_model(model)
     rows = ['| frame | mm per px | fluid | tissue | gCNR |', '|---|---|---|---|---|']
-    for name in FRAMES:
+    for name in PYDICOM_US_FRAMES:
         f = get_testdata_file(name, download=False)
         if f is None: rows.append(f'| {name} | pydicom-data lacks it | | | |'); continue
-        sc = read_scan(f, mm_per_px=US1_MM if name.startswith('US1') else None)
-        sc = replace(sc, frames=sc.frames[:1])
-        before, after = sc.frames[0], enhance_scan(m, sc)[0]
-        try: ft = fluid_tissue(grey_frames(before), grey_frames(after), sc.mask & grey_mask(before), sc.mm_per_px[0])
-        except ValueError as e: rows.append(f'| {name} | {sc.mm_per_px[0]:.3f} | {e} | | |'); continue
-        ok = passes(ft)
+        try: sc, _, ft = frame_checks(m, f, US1_MM_PER_PX if name.startswith('US1') else None)
+        except ValueError as e: rows.append(f'| {name} | | {e} | | |'); continue
+        ok = fluid_tissue_passes(ft)
         rows.append(f'| {name} | {sc.mm_per_px[0]:.3f} | ' + ' | '.join(
             f"{b:.3g} -> {a:.3g} {'ok' if ok[k] else 'FAIL'}" for k, (b, a) in ft.items()) + ' |')
         print(rows[-1], flush=True)

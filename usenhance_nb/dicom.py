@@ -21,10 +21,10 @@ from pydicom.uid import (ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVR
 from .files import DataError, atomic_write, write_gray
 
 # %% auto #0
-__all__ = ['UNITS', 'DICOM_SUFFIXES', 'MAX_COLOUR', 'UltrasoundRegion', 'ultrasound_regions', 'pixel_spacing', 'to_uint8_grey',
-           'to_uint8_rgb', 'decoder_package', 'DicomImage', 'read_dicom', 'grey_mask', 'detect_regions',
-           'imaging_regions', 'write_derived_dicom', 'grey_frames', 'merge_enhanced', 'grey_level_stats', 'input_kind',
-           'resample', 'round_u8', 'file_scale', 'training_images']
+__all__ = ['UNITS', 'DICOM_SUFFIXES', 'MAX_COLOUR', 'UltrasoundRegion', 'ultrasound_regions', 'us_region', 'pixel_spacing',
+           'to_uint8_grey', 'to_uint8_rgb', 'decoder_package', 'DicomImage', 'read_dicom', 'write_test_dicom',
+           'grey_mask', 'detect_regions', 'imaging_regions', 'write_derived_dicom', 'grey_frames', 'merge_enhanced',
+           'grey_level_stats', 'input_kind', 'resample', 'round_u8', 'file_scale', 'training_images']
 
 # %% ../nbs/A9_dicom.ipynb #9e75aeff
 UNITS = {0: 'none', 1: 'percent', 2: 'dB', 3: 'cm', 4: 'seconds', 5: 'hertz', 6: 'dB/seconds', 7: 'cm/sec',
@@ -52,6 +52,20 @@ def ultrasound_regions(ds:Dataset,                # a DICOM data set
         mm = (abs(float(dy)) * 10, abs(float(dx)) * 10) if ux == uy == 3 and dx and dy else None
         out.append(UltrasoundRegion(box, mm, (UNITS.get(ux, str(ux)), UNITS.get(uy, str(uy)))))
     return out
+
+# %% ../nbs/A9_dicom.ipynb #da3af82b
+def us_region(x0, y0, x1, y1,   # the region's box, pixels (x1, y1 inclusive)
+              fmt=1,    # RegionSpatialFormat: 1 a 2-D image, 0 none (a colour bar, text)
+              units=3,  # PhysicalUnits X and Y: 3 cm
+              delta=0.02,  # PhysicalDelta X and Y: units per pixel
+             )->Dataset:
+    "One item of a Sequence of Ultrasound Regions, as a scanner writes it (for building test files)."
+    r = Dataset()
+    r.RegionSpatialFormat, r.RegionDataType, r.RegionFlags = fmt, 1, 0
+    r.RegionLocationMinX0, r.RegionLocationMinY0, r.RegionLocationMaxX1, r.RegionLocationMaxY1 = x0, y0, x1, y1
+    r.PhysicalUnitsXDirection = r.PhysicalUnitsYDirection = units
+    r.PhysicalDeltaX = r.PhysicalDeltaY = delta
+    return r
 
 # %% ../nbs/A9_dicom.ipynb #f36cd639
 def pixel_spacing(ds:Dataset,                       # a DICOM data set
@@ -190,6 +204,34 @@ def read_dicom(path)->DicomImage:
         warnings.warn(f"{path}: 16-bit grey levels mapped to 0-255 by their {scaling}", stacklevel=2)
     regions = _clip_regions(ultrasound_regions(ds), frames.shape[1], frames.shape[2], path)
     return DicomImage(np.ascontiguousarray(frames), pi, pixel_spacing(ds, regions), regions, ds, scaling, path)
+
+# %% ../nbs/A9_dicom.ipynb #223adb72
+def write_test_dicom(path,                    # where to write
+                     pixels:np.ndarray,       # stored values: (H, W), (F, H, W), (H, W, 3) or (F, H, W, 3)
+                     photometric='MONOCHROME2', frames=1, bits=8,
+                     regions:list|None=None,  # `us_region` items
+                     **tags,                  # any other attributes, by keyword
+                    )->Path:
+    "A minimal ultrasound DICOM file holding `pixels` (stored values), written uncompressed."
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = '1.2.840.10008.5.1.4.1.1.6.1'  # US Image Storage
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.PatientName, ds.PatientID, ds.StudyDate, ds.AccessionNumber = 'Test^Phantom', 'P0001', '20260101', 'A42'
+    ds.Modality, ds.ImageType = 'US', ['ORIGINAL', 'PRIMARY']
+    ds.PhotometricInterpretation = photometric
+    ds.SamplesPerPixel = 3 if photometric in ('RGB', 'YBR_FULL') else 1
+    if ds.SamplesPerPixel == 3: ds.PlanarConfiguration = 0
+    ds.Rows, ds.Columns = pixels.shape[-3:-1] if ds.SamplesPerPixel == 3 else pixels.shape[-2:]
+    if frames > 1: ds.NumberOfFrames = frames
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits, bits - 1, 0
+    if regions: ds.SequenceOfUltrasoundRegions = regions
+    for k, v in tags.items(): setattr(ds, k, v)
+    ds.PixelData = pixels.astype(np.uint16 if bits == 16 else np.uint8).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return Path(path)
 
 # %% ../nbs/A9_dicom.ipynb #4ff08403
 def grey_mask(img:np.ndarray,    # (..., H, W, 3) RGB, or (..., H, W) grey

@@ -8,7 +8,6 @@ import hashlib, html, io
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np
-from scipy import ndimage as ndi
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,18 +18,17 @@ from .core import Config, ConfigError, to_tensor, to_uint8
 from .files import DataError, ImageError, atomic_write, read_gray, read_header, visible, write_gray
 from .data import SAMPLE_DIR, mm_per_px as dataset_mm_per_px
 from .checkpoint import BUNDLED_MODEL, load_checkpoint, load_generator  # not the trainer: inference imports only what it uses
-from .metrics import gcnr, region_metrics, speckle_grain
+from .metrics import region_metrics, speckle_grain
 from .dicom import (DicomImage, detect_regions, grey_frames, grey_mask, imaging_regions, input_kind, merge_enhanced,
                                 read_dicom, resample, round_u8, write_derived_dicom)
 
 # %% auto #0
-__all__ = ['OLD_BUNDLED_MM', 'HIST_BINS', 'FLUID_TISSUE_MM', 'size_multiple', 'min_side', 'pad_to_multiple', 'tile_starts',
-           'check_tiling', 'blend_window', 'run_tiled', 'seam_ratio', 'enhance_batch', 'enhance_image', 'sample_scan',
-           'EnhanceModel', 'checkpoint_scale', 'load_model', 'model_grid', 'enhance_region', 'overlay_mask',
-           'enhance_frames', 'read_picture', 'Scan', 'read_scan', 'missing_scale', 'list_inputs', 'output_stems',
-           'check_input', 'write_picture', 'EnhanceReport', 'enhance_scan', 'image_statistics', 'average_statistics',
-           'distribution_warning', 'enhance_paths', 'fluid_tissue_masks', 'fluid_tissue', 'wipe_view', 'region_report',
-           'Explorer']
+__all__ = ['OLD_BUNDLED_MM', 'HIST_BINS', 'size_multiple', 'min_side', 'pad_to_multiple', 'tile_starts', 'check_tiling',
+           'blend_window', 'run_tiled', 'seam_ratio', 'enhance_batch', 'enhance_image', 'sample_scan', 'EnhanceModel',
+           'checkpoint_scale', 'load_model', 'model_grid', 'enhance_region', 'overlay_mask', 'enhance_frames',
+           'read_picture', 'Scan', 'read_scan', 'missing_scale', 'list_inputs', 'output_stems', 'check_input',
+           'write_picture', 'EnhanceReport', 'enhance_scan', 'image_statistics', 'average_statistics',
+           'distribution_warning', 'enhance_paths', 'wipe_view', 'region_report', 'Explorer']
 
 # %% ../nbs/12_enhance.ipynb #fc83af77
 def size_multiple(g_h:nn.Module)->int:
@@ -496,32 +494,6 @@ def enhance_paths(model,                       # 'bundled', a run's last.pt or b
                                                       f"enhanced (usenhance-nb, {Path(model.name).name})", _derivation(model, scan, mm)))
         report.written.append(write_picture(stem.with_suffix('.png'), out[0]))
     return report
-
-# %% ../nbs/12_enhance.ipynb #d3b07f66
-FLUID_TISSUE_MM = 4.0   # the local mean that picks the classes: several speckle grains wide
-
-def fluid_tissue_masks(img:np.ndarray,     # (H, W) grey image the classes are picked on
-                       inside:np.ndarray,  # (H, W) bool: the region's grey pixels
-                       win:int,            # side of the local-mean window, pixels
-                      )->tuple:            # (fluid, tissue) bool masks
-    "The darkest tenth (fluid) and the brighter half (tissue) of a region by the local mean, whole windows inside it only."
-    inner = ndi.binary_erosion(inside, np.ones((win, win), bool))
-    if inner.sum() < 100: raise ValueError(f"the region holds too few {win}x{win} windows to pick fluid and tissue")
-    local = ndi.uniform_filter(np.asarray(img, np.float64), win)
-    return inner & (local <= np.percentile(local[inner], 10)), inner & (local >= np.percentile(local[inner], 50))
-
-def fluid_tissue(before:np.ndarray,  # (H, W) grey input
-                 after:np.ndarray,   # (H, W) grey enhanced image, same grid
-                 inside:np.ndarray,  # (H, W) bool: the region's grey pixels
-                 mm_per_px:float,    # the frame's scale
-                 win_mm:float=FLUID_TISSUE_MM,
-                )->dict:             # fluid=, tissue= (mean grey before, after); gcnr= (before, after)
-    """Mean grey of fluid and tissue of a region without a region map, before and after enhancement, and their gCNR.
-    The classes are picked on the mean of both images, so that neither image's own speckle picks them."""
-    b, a = (np.asarray(x, np.float64) for x in (before, after))
-    fluid, tissue = fluid_tissue_masks((b + a) / 2, inside, max(3, int(round(win_mm / mm_per_px)) | 1))
-    g = lambda x: gcnr(round_u8(x[fluid]), round_u8(x[tissue]))
-    return dict(fluid=(b[fluid].mean(), a[fluid].mean()), tissue=(b[tissue].mean(), a[tissue].mean()), gcnr=(g(b), g(a)))
 
 # %% ../nbs/12_enhance.ipynb #a260001a
 def _rgb(img:np.ndarray)->np.ndarray: return img if img.ndim == 3 else np.repeat(img[..., None], 3, -1)
