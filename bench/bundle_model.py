@@ -38,8 +38,9 @@ def main():
         df = pd.concat([pd.read_csv(scores), pd.read_csv(base)])
     else:   # a run bench/evidence.py did not score: its test pairs, scored now
         from usenhance_nb.evaluate import evaluate_runs
+        from evidence import plain_names
         df = pd.DataFrame(evaluate_runs({'ours': run/'last.pt'}, a.data, 'test'))
-        df['config'] = df['config'].str.replace(r' \(h=.*\)$', '', regex=True)
+        df['config'] = plain_names(df['config'])
     df = df[df.reference == 'registered']
     table = {c: {k: round(float(g[k].mean()), 4) for k in SCORED if k in g} for c, g in df.groupby('config')}
     commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()

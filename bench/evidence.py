@@ -56,6 +56,11 @@ VARIANTS_PART = dict(levels=tuple(MISREGISTRATION), data_seeds=(0,), seeds=(42, 
 
 FIRST = ('ours', 'cyclegan')   # the perceptual loss's own effect
 
+
+def plain_names(configs: pd.Series) -> pd.Series:
+    "Config names without NLM's ' (h=...)': its h is tuned per data set and seed, the method is one."
+    return configs.str.replace(r' \(h=.*\)$', '', regex=True)
+
 def priority(run: tuple) -> tuple:
     """The order runs are trained in, so that partial evidence answers the main questions first: ours and the CycleGAN
     at 2.5 mm on three seeds, the variants there, the headline's other seeds and data set, its pix2pix and ceiling, then
@@ -125,7 +130,7 @@ def run_one(out: Path, level: str, ds: int, seed: int, variant: str, preset: str
             print(f"{run}: diverged ({e}); scored at its last good epoch", flush=True)
     base = folder/'scores'/f'baselines_seed{seed}.csv'
     rows = pd.DataFrame(evaluate_runs({variant: run/'last.pt'}, data, 'test', device=device, baselines=not base.exists()))
-    rows['config'] = rows['config'].str.replace(r' \(h=.*\)$', '', regex=True)   # NLM's h is tuned per data set and seed
+    rows['config'] = plain_names(rows['config'])
     rows = rows.assign(level=level, shift_mm=as_misregistration(level).shift_mm, data_seed=ds, seed=seed,
                        diverged=float(diverged.exists()))
     scores.parent.mkdir(parents=True, exist_ok=True)

@@ -21,10 +21,10 @@ from pydicom.uid import (ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVR
 from .files import DataError, atomic_write, write_gray
 
 # %% auto #0
-__all__ = ['UNITS', 'DICOM_SUFFIXES', 'MAX_COLOUR', 'UltrasoundRegion', 'ultrasound_regions', 'us_region', 'pixel_spacing',
-           'to_uint8_grey', 'to_uint8_rgb', 'decoder_package', 'DicomImage', 'read_dicom', 'write_test_dicom',
-           'grey_mask', 'detect_regions', 'imaging_regions', 'write_derived_dicom', 'grey_frames', 'merge_enhanced',
-           'grey_level_stats', 'input_kind', 'resample', 'round_u8', 'file_scale', 'training_images']
+__all__ = ['UNITS', 'GREY_TOL', 'DICOM_SUFFIXES', 'MAX_COLOUR', 'UltrasoundRegion', 'ultrasound_regions', 'us_region',
+           'pixel_spacing', 'to_uint8_grey', 'to_uint8_rgb', 'decoder_package', 'DicomImage', 'read_dicom',
+           'write_test_dicom', 'grey_mask', 'detect_regions', 'imaging_regions', 'write_derived_dicom', 'grey_frames',
+           'merge_enhanced', 'grey_level_stats', 'input_kind', 'resample', 'round_u8', 'file_scale', 'training_images']
 
 # %% ../nbs/A9_dicom.ipynb #9e75aeff
 UNITS = {0: 'none', 1: 'percent', 2: 'dB', 3: 'cm', 4: 'seconds', 5: 'hertz', 6: 'dB/seconds', 7: 'cm/sec',
@@ -234,12 +234,15 @@ def write_test_dicom(path,                    # where to write
     return Path(path)
 
 # %% ../nbs/A9_dicom.ipynb #4ff08403
+GREY_TOL = 4   # grey levels R, G and B may differ by on a grey pixel: lossy compression leaves them a few apart
+
 def grey_mask(img:np.ndarray,    # (..., H, W, 3) RGB, or (..., H, W) grey
-             )->np.ndarray:      # bool (..., H, W): True where the pixel is grey (R == G == B)
-    "Where the pixels are grey (R == G == B exactly); colour pixels (Doppler, coloured graphics) are False."
+              tol:int=GREY_TOL,  # the largest difference between R, G and B of a grey pixel
+             )->np.ndarray:      # bool (..., H, W): True where the pixel is grey
+    "Where the pixels are grey (R, G and B within `tol` levels); colour pixels (Doppler, coloured graphics) are False."
     img = np.asarray(img)
     if img.ndim >= 3 and img.shape[-1] == 3:
-        return (img[..., 0] == img[..., 1]) & (img[..., 1] == img[..., 2])
+        return (img.max(-1).astype(np.int16) - img.min(-1)) <= tol
     return np.ones(img.shape, bool)
 
 # %% ../nbs/A9_dicom.ipynb #fbb8a13c
@@ -291,7 +294,8 @@ def detect_regions(img:np.ndarray,          # one frame: (H, W) grey or (H, W, 3
     vals, counts = np.unique(g[::2, ::2], return_counts=True)
     bg = vals[counts.argmax()]                                      # the background: the commonest level
     square = np.ones((w, w), bool)
-    core = ndi.binary_opening((m > bg + 2) & (flat < 0.5), square)
+    above = ndi.uniform_filter((g > bg + 2).astype(np.float32), w)  # fraction of the window above the background
+    core = ndi.binary_opening((above > 0.5) & (flat < 0.5), square)
     lab, n = ndi.label(core)
     if n == 0: return [], np.zeros(g.shape, bool)
     areas = ndi.sum(core, lab, range(1, n + 1))
@@ -390,7 +394,7 @@ def grey_frames(frames:np.ndarray,   # (..., H, W) grey or (..., H, W, 3) RGB, u
     frames = np.asarray(frames)
     if frames.shape[-1] != 3 or frames.ndim < 3: return frames
     y = frames[..., 0] * 0.299 + frames[..., 1] * 0.587 + frames[..., 2] * 0.114
-    return np.where(grey_mask(frames), frames[..., 0], np.clip(np.round(y), 0, 255)).astype(np.uint8)
+    return np.where(grey_mask(frames, tol=0), frames[..., 0], np.clip(np.round(y), 0, 255)).astype(np.uint8)
 
 def merge_enhanced(frames:np.ndarray,    # the input: (..., H, W) grey or (..., H, W, 3) RGB, uint8
                    enhanced:np.ndarray,  # enhanced grey levels, (..., H, W) uint8
