@@ -30,7 +30,23 @@ PROBES = {   # name -> Config overrides of the preset's run
     '64 px crops, identity weight 6': dict(lambda_id=6.0),
     '128 px crops': dict(crop=128, batch_size=2),   # the same pixels per step, four times the context and the steps
     '128 px crops, 36 epochs': dict(crop=128, batch_size=2, epochs=36, step_size=18),
+    '128 px crops, 36 epochs, gain x0.5-2': dict(crop=128, batch_size=2, epochs=36, step_size=18, gain=2.0),
 }
+# 'gain': not a Config field. Both images of a training pair times one random factor in [1/gain, gain] (log-uniform):
+# a scanner's gain knob is arbitrary, so the model should change brightness by the devices' ratio, not to a level.
+
+
+def gain_augment(limit: float):
+    "Wrap PairedDataset.__getitem__ so that, when it augments, both images get the same random gain (a probe only)."
+    import math, torch
+    from usenhance_nb.data import PairedDataset
+    plain = PairedDataset.__getitem__
+    def item(self, i):
+        low, high = plain(self, i)
+        if not self.augment: return low, high
+        k = math.exp((torch.rand(1, generator=self.rng).item() * 2 - 1) * math.log(limit))
+        return (((low + 1) * k - 1).clamp(-1, 1), ((high + 1) * k - 1).clamp(-1, 1))
+    PairedDataset.__getitem__ = item
 EVIDENCE, OUT, SEED = ROOT/'runs'/'evidence', ROOT/'runs'/'gcnr_probe', 42
 
 
@@ -63,7 +79,9 @@ def probe(name: str) -> dict:
             out.update(real_frame(run_folder(name)/'last.pt')); cache.write_text(json.dumps(out, indent=1))
         return out
     data, run = data_folder(EVIDENCE, MAIN_LEVEL, 0), run_folder(name)
-    cfg = check_config(replace(config('cpu', 'ours', SEED), **PROBES[name]))
+    over = dict(PROBES[name]); gain = over.pop('gain', None)
+    if gain: gain_augment(gain)
+    cfg = check_config(replace(config('cpu', 'ours', SEED), **over))
     t0 = time.time()
     Trainer(cfg, data, run, resume=True).fit()
     rows = pd.DataFrame(evaluate_runs({'probe': run/'last.pt'}, data, 'test', baselines=True))
