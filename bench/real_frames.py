@@ -4,31 +4,22 @@
     python bench/real_frames.py                 # the bundled model -> bench/results/real_frames.md
     python bench/real_frames.py RUN/last.pt     # another checkpoint (printed only)
 
-The checks, the pass rule and the frame list are `usenhance_nb.realframes`'s (appendix A13_realframes, which shows the
-same table for the bundled model); this script runs them for any checkpoint and writes the bundled model's table.
+The table is `usenhance_nb.realframes.frames_table` (appendix A13_realframes shows it for the bundled model); this script
+makes it for any checkpoint and writes the bundled model's.
 """
 import os, platform, sys
 from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from pydicom.data import get_testdata_file
 from usenhance_nb.enhance import load_model
-from usenhance_nb.realframes import PYDICOM_US_FRAMES, US1_MM_PER_PX, fluid_tissue_passes, frame_checks
+from usenhance_nb.realframes import frames_table
 
 def main():
     model = sys.argv[1] if len(sys.argv) > 1 else 'bundled'
     m = load_model(model)
-    rows = ['| frame | mm per px | fluid | tissue | gCNR |', '|---|---|---|---|---|']
-    for name in PYDICOM_US_FRAMES:
-        f = get_testdata_file(name, download=False)
-        if f is None: rows.append(f'| {name} | pydicom-data lacks it | | | |'); continue
-        try: sc, _, ft = frame_checks(m, f, US1_MM_PER_PX if name.startswith('US1') else None)
-        except ValueError as e: rows.append(f'| {name} | | {e} | | |'); continue
-        ok = fluid_tissue_passes(ft)
-        rows.append(f'| {name} | {sc.mm_per_px[0]:.3f} | ' + ' | '.join(
-            f"{b:.3g} -> {a:.3g} {'ok' if ok[k] else 'FAIL'}" for k, (b, a) in ft.items()) + ' |')
-        print(rows[-1], flush=True)
-    text = '\n'.join([f'# Real-frame checks: {m.describe()}', '', *rows, '',
+    table = frames_table(m)
+    print(table.to_string(), flush=True)
+    text = '\n'.join([f'# Real-frame checks: {m.describe()}', '', table.to_markdown(), '',
                       f'Command: `python bench/real_frames.py`; machine: {platform.processor() or platform.machine()}, '
                       f'{os.cpu_count()} CPUs, no GPU.', ''])
     if model == 'bundled': (ROOT/'bench'/'results'/'real_frames.md').write_text(text)

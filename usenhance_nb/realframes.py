@@ -4,8 +4,10 @@
 
 # %% ../nbs/A13_realframes.ipynb #24ca7d1c
 from __future__ import annotations
+import warnings
 from dataclasses import replace
 import numpy as np
+import pandas as pd
 from scipy import ndimage as ndi
 from .metrics import gcnr
 from .dicom import grey_frames, grey_mask, round_u8
@@ -13,7 +15,7 @@ from .enhance import enhance_scan, read_scan
 
 # %% auto #0
 __all__ = ['FLUID_TISSUE_MM', 'FLUID_SHIFT', 'TISSUE_CHANGE', 'US1_MM_PER_PX', 'PYDICOM_US_FRAMES', 'fluid_tissue_masks',
-           'fluid_tissue', 'fluid_tissue_passes', 'frame_checks']
+           'fluid_tissue', 'fluid_tissue_passes', 'frame_checks', 'frames_table']
 
 # %% ../nbs/A13_realframes.ipynb #a29983f4
 FLUID_TISSUE_MM = 4.0   # the local mean that picks the classes: several speckle grains wide
@@ -63,3 +65,22 @@ def frame_checks(model,                  # an `EnhanceModel` (see `enhance.load_
     sc = replace(sc, frames=sc.frames[:1])
     before, after = sc.frames[0], enhance_scan(model, sc)[0]
     return sc, after, fluid_tissue(grey_frames(before), grey_frames(after), sc.mask & grey_mask(before), sc.mm_per_px[0])
+
+# %% ../nbs/A13_realframes.ipynb #5f9a7fc7
+def frames_table(model,                      # an `EnhanceModel`
+                 names=PYDICOM_US_FRAMES,    # files of `pydicom-data`
+                )->pd.DataFrame:             # one row per frame: its scale, each check before -> after, ok or FAIL
+    "`frame_checks` on the first frame of each file (the US1 frames at `US1_MM_PER_PX`); warnings printed one line each."
+    from pydicom.data import get_testdata_file   # pydicom-data: a test dependency, not the package's
+    rows = []
+    for name in names:
+        f = get_testdata_file(name, download=False)
+        if f is None: print(f'{name}: pydicom-data lacks it'); continue
+        with warnings.catch_warnings(record=True) as caught:   # e.g. a declared region larger than the image
+            warnings.simplefilter('always')
+            sc, _, ft = frame_checks(model, f, US1_MM_PER_PX if name.startswith('US1') else None)
+        for w in caught: print(f"{name}: {str(w.message).split(': ', 1)[-1]}")
+        ok = fluid_tissue_passes(ft)
+        rows.append(dict(frame=name, mm_per_px=round(sc.mm_per_px[0], 3), **{
+            k: f"{b:.3g} -> {a:.3g} {'ok' if ok[k] else 'FAIL'}" for k, (b, a) in ft.items()}))
+    return pd.DataFrame(rows).set_index('frame')
