@@ -279,6 +279,9 @@ def gap_closed(means:pd.DataFrame, method:str, score:str, floor:str=FLOOR, ceili
     return np.asarray((o(method) - o(floor)) / (o(ceiling) - o(floor)), float)
 
 def has_gap(means:pd.DataFrame, score:str)->bool:
-    "Does the ceiling beat the floor (the input) on `score`, by the rule?"
-    if not {CEILING, FLOOR} <= set(means.index.get_level_values(0)): return False   # partial evidence: not trained yet
-    return beats(means.xs(CEILING, level=0)[score], means.xs(FLOOR, level=0)[score], SCORES[score][1])
+    "Is the ceiling a ceiling on `score`: does it beat the floor (the input) and every method, by the rule?"
+    names = set(means.index.get_level_values(0))
+    if not {CEILING, FLOOR} <= names: return False   # partial evidence: not trained yet
+    m, top = means[score], means[score].xs(CEILING, level=0)
+    rivals = [c for c in names - {CEILING, IDEAL_ENHANCER, BLURRED_TRUTH} if m.xs(c, level=0).notna().any()]   # oracles and references are no methods
+    return all(beats(top, m.xs(c, level=0), SCORES[score][1]) for c in rivals)

@@ -109,7 +109,7 @@ def evidence_tables(path=None)->dict[str, str]:
     none = [SCORES[k][0] for k in SCORES if SCORES[k][1] is not None and k in reg and SCORES[k][0] not in gt]
     out['gap'] = ("Share of the input-to-ceiling gap closed against the registered truth (0% = the input, 100% = the "
                   "ceiling), mean ± spread over runs."
-                  + (f" Not shown where the ceiling does not beat the input: {', '.join(none)}." if none else "")
+                  + (f" Not shown where the ceiling does not beat the input and every method: {', '.join(none)}." if none else "")
                   + ("\n\n" + gt.to_markdown()) * bool(len(gt.columns)))
     sw = seed_means(ev['sweep'], by=('config', 'shift_mm'))
     out['sweep'] = ("Against the registered truth at each misregistration level (largest shift, mm), mean ± spread "
@@ -128,7 +128,7 @@ def seed_figure(means:pd.DataFrame, scores=('lp_ssim', 'grain_ratio', 'ssim', 'l
     fig, axs = plt.subplots(1, len(scores), figsize=(2.6 * len(scores), 3.8), squeeze=False)
     for ax, k in zip(axs[0], scores):
         for i, c in enumerate(configs):
-            v = means.loc[c, k].dropna().to_numpy(float)
+            v = means[k].xs(c, level=0).dropna().to_numpy(float)
             if len(v): ax.errorbar(i, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, fmt='o', capsize=4,
                                    color=f'C{i}'); ax.plot(np.full(len(v), i + .25), v, '.', color=f'C{i}', alpha=.6)
         ax.set_xticks(range(len(configs)), configs, rotation=65, ha='right', fontsize=8)

@@ -75,7 +75,7 @@ def plot_sweep(means:pd.DataFrame, configs=None, scores=('lp_ssim', 'grain_ratio
     fig, axs = plt.subplots(1, len(scores), figsize=(4 * len(scores), 3.5), squeeze=False)
     for ax, k in zip(axs[0], scores):
         for c in configs:
-            g = means.loc[c, k].groupby(level='shift_mm')
+            g = means[k].xs(c, level=0).groupby(level='shift_mm')
             ax.errorbar(g.mean().index, g.mean(), yerr=g.std(ddof=1).fillna(0), marker='o', ms=4, capsize=3, label=c)
         ax.set(xlabel='misregistration: largest shift (mm)', title=SCORES[k][0]); ax.grid(alpha=.3)
     axs[0, -1].legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.02, 1))
