@@ -70,13 +70,13 @@ def plain_names(configs: pd.Series) -> pd.Series:
 
 def priority(run: tuple) -> tuple:
     """The order runs are trained in, so that partial evidence answers the main questions first: ours and the CycleGAN
-    at 2.5 mm on three seeds, the variants there, the headline's other seeds and data set, its pix2pix and ceiling, then
-    ours and the CycleGAN at 5 and 0 mm, the variants there, then everything else."""
+    at 2.5 mm on three seeds, the variants there, the headline's other seeds and data set, its pix2pix and ceiling, the
+    sweep's levels (ours, the CycleGAN, pix2pix), then the variants at 5 and 0 mm, then at the other levels."""
     level, ds, seed, v = run
     first3, vs, main = seed in (42, 1, 2), v in VARIANT_RUNS, level == MAIN_LEVEL
     early = level in ('large', 'none')   # after 2.5 mm, the levels that bracket it: 5 and 0 mm
     group = (0 if main and v in FIRST and first3 else 1 if main and vs else 2 if main and v in FIRST else 3 if main else
-             4 if early and v in FIRST and first3 and ds == 0 else 5 if early and vs else 6)
+             4 if not vs and first3 and ds == 0 else 5 if early and vs else 6)
     seeds = (42, 1, 2, 3, 4)
     return group, seeds.index(seed) if seed in seeds else len(seeds) + seed, ds, v not in FIRST
 
