@@ -183,6 +183,13 @@ def per_run(df: pd.DataFrame) -> list:
     return json.loads(g[ks].mean().join(g.size().rename('n')).reset_index().to_json(orient='records', double_precision=6))
 
 
+def published(argv) -> list:
+    "The command's arguments without `--results DIR`: where a copy was written says nothing about how it was made."
+    argv = list(argv)
+    if '--results' in argv: i = argv.index('--results'); del argv[i:i + 2]
+    return [a for a in argv if not a.startswith('--results=')]
+
+
 def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, preset: str):
     df = collect(out)
     if df.empty: return
@@ -201,7 +208,7 @@ def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, pres
     n_test = head[head.reference == 'registered'].groupby(['data_seed', 'seed', 'config'])['image'].size()
     done = len(list(out.glob('*/data*/scores/[!b]*.csv')))
     ev = dict(provenance=dict(
-        command='python bench/evidence.py' + ''.join(f' {x}' for x in argv),
+        command='python bench/evidence.py' + ''.join(f' {x}' for x in published(argv)),
         seeds=sorted(set(head.seed)), data_seeds=sorted(set(head.data_seed)), headline=dict(HEADLINE), sweep=dict(SWEEP),
         variants=dict(VARIANTS_PART),
         levels={l: MISREGISTRATION[l].shift_mm for l in MISREGISTRATION}, preset=preset,
