@@ -106,24 +106,24 @@ def write_whole(df: pd.DataFrame, path: Path, **kw):
 
 
 def swapped_partners(d: Path, cfg) -> Path:
-    "A copy of data folder `d` (links) whose high-quality images are swapped among the pairs of the same organ and split."
+    """A copy of data folder `d` (links) whose high-quality images are swapped among the pairs of the same organ and split
+    of `cfg.seed` (each seed splits the pairs its own way, so each has its own copy)."""
     from usenhance_nb.data import get_splits
-    out = d.parent/'data_unpaired'
-    with file_lock(d.parent/'.data_unpaired.lock'): return _swap(d, out, cfg)
-
-def _swap(d: Path, out: Path, cfg) -> Path:
-    if (out/'dataset.json').exists(): return out
-    rng = np.random.default_rng(cfg.seed)
-    for split in get_splits(d, cfg).values():
-        for organ in sorted({p.organ for p in split}):
-            ps = [p for p in split if p.organ == organ]
-            perm = np.roll(rng.permutation(len(ps)), 1) if len(ps) > 1 else [0]   # a derangement: no pair keeps its own
-            for p, j in zip(ps, np.argsort(perm)):
-                for sub, src in (('low_quality', p.low), ('high_quality', ps[j].high)):
-                    f = out/'train_datasets'/organ/sub/p.name
-                    f.parent.mkdir(parents=True, exist_ok=True)
-                    if not f.exists(): os.link(src, f)
-    shutil.copy(d/'dataset.json', out/'dataset.json')   # written last: the copy is complete
+    out = d.parent/f'data_unpaired_seed{cfg.seed}'
+    with file_lock(d.parent/f'.{out.name}.lock'):   # another worker may be writing it
+        if (out/'dataset.json').exists(): return out
+        rng = np.random.default_rng(cfg.seed)
+        for split in get_splits(d, cfg).values():
+            for organ in sorted({p.organ for p in split}):
+                ps = [p for p in split if p.organ == organ]
+                order = rng.permutation(len(ps))   # one random cycle through the pairs: each takes the next one's H,
+                partner = dict(zip(order, np.roll(order, -1)))   # so none keeps its own (a lone pair has no other)
+                for i, p in enumerate(ps):
+                    for sub, src in (('low_quality', p.low), ('high_quality', ps[partner[i]].high)):
+                        f = out/'train_datasets'/organ/sub/p.name
+                        f.parent.mkdir(parents=True, exist_ok=True)
+                        if not f.exists(): os.link(src, f)
+        shutil.copy(d/'dataset.json', out/'dataset.json')   # written last: the copy is complete
     return out
 
 
