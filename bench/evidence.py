@@ -12,7 +12,8 @@ whole. On 2 cores, two one-thread workers train about 18 % more runs per hour th
 CycleGAN step of the `cpu` preset: 560 ms with two threads; 950 ms each for two one-thread processes side by side).
 
 Two parts, each a list of training runs that are trained, scored and cached one at a time (an interrupted command
-continues with the next unfinished run; nothing finished is trained again):
+continues with the next unfinished run; nothing finished is trained again, and runs that the results file already
+holds are kept and not trained again, so a fresh machine continues the evidence of an earlier one):
 
 1. headline: at the cross-device level (2.5 mm), on two simulated data sets (simulator seeds 0 and 1, 200 pairs of
    256x256 at 0.15 mm per pixel each), five training seeds each: ours, the CycleGAN without perceptual loss, pix2pix,
@@ -62,6 +63,7 @@ VARIANT_RUNS = {
 VARIANTS_PART = dict(levels=tuple(MISREGISTRATION), data_seeds=(0,), seeds=(42, 1, 2), variants=tuple(VARIANT_RUNS))
 
 FIRST = ('ours', 'cyclegan')   # the perceptual loss's own effect
+METHODS = {*HEADLINE['variants'], *SWEEP['variants'], *VARIANT_RUNS}   # trained runs (the rest of the rows are baselines)
 
 
 def plain_names(configs: pd.Series) -> pd.Series:
@@ -190,42 +192,87 @@ def published(argv) -> list:
     return [a for a in argv if not a.startswith('--results=')]
 
 
+def recorded_runs(f: Path) -> set:
+    "(level, data_seed, seed, config) of every run the results file `f` holds."
+    if not f.exists(): return set()
+    ev = json.loads(f.read_text())
+    return {(r['level'], r['data_seed'], r['seed'], r['config']) for k in ('main', 'sweep', 'variants') for r in ev[k]
+            if r['config'] in METHODS}
+
+
+RUN_KEY = ('reference', 'config', 'level', 'shift_mm', 'data_seed', 'seed')
+
+
+def merged(new: list, earlier: list) -> list:
+    """`new` records with those of `earlier` (the results file as it was) that are not on this disk: runs trained on
+    another machine or in an earlier session are kept. A baseline row scored again here must equal the one kept (same
+    simulated data, same split): otherwise the paired comparisons would mix two data sets, so it stops."""
+    key = lambda r: tuple(r[k] for k in RUN_KEY)
+    mine = {key(r): r for r in new}
+    for r in earlier:
+        k = key(r)
+        if k in mine and r['config'] not in METHODS:
+            a, b = mine[k], r
+            bad = [s for s in SCORES if s in a and s in b and not np.isclose(a[s], b[s], rtol=1e-4, atol=1e-6, equal_nan=True)]
+            if bad: raise SystemExit(f"{k}: the baseline scored here differs from the results file's in {bad}: "
+                                     "the simulated data set is not the one the earlier runs used")
+    return [*new, *(r for r in earlier if key(r) not in mine)]
+
+
 def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, preset: str):
+    """Rewrite results/evidence.json and sweep.csv from the scores on disk, keeping the records of runs that the file
+    already holds and this disk does not (so a fresh machine continues the evidence instead of starting it again)."""
     df = collect(out)
     if df.empty: return
+    f = results/'evidence.json'
+    earlier = json.loads(f.read_text()) if f.exists() else dict(provenance={}, main=[], sweep=[], variants=[])
+    ep = earlier['provenance']
     var = df.config.isin(list(VARIANT_RUNS))
     head = df[(df.level == MAIN_LEVEL) & df.data_seed.isin(HEADLINE['data_seeds']) & ~var]
     sweep = df[(df.data_seed == SWEEP['data_seeds'][0]) & df.seed.isin(SWEEP['seeds']) & (df.config != 'ceiling') & ~var]
     variants = df[df.level.isin(VARIANTS_PART['levels']) & (df.data_seed == VARIANTS_PART['data_seeds'][0])
                   & df.seed.isin(VARIANTS_PART['seeds']) & (var | df.config.isin(['ours', 'cyclegan', 'input', 'low-quality input']))]
+    main_, sweep_, variants_ = (merged(per_run(d), earlier[k]) for d, k in ((head, 'main'), (sweep, 'sweep'), (variants, 'variants')))
     results.mkdir(parents=True, exist_ok=True)
     cols = ['config', 'reference', 'organ', 'image', *[k for k in SCORES if k in sweep], 'perceptual', 'level', 'shift_mm', 'data_seed', 'seed']
-    write_whole(sweep[[c for c in cols if c in sweep]], results/'sweep.csv', index=False, float_format='%.5g')
-    logs = list(out.glob('*/data*/*_seed*/log.csv'))
+    sweep_csv = sweep[[c for c in cols if c in sweep]]
+    if (results/'sweep.csv').exists():   # per-image rows of the runs this disk does not hold
+        old = pd.read_csv(results/'sweep.csv')
+        here = set(map(tuple, sweep_csv[['config', 'level', 'data_seed', 'seed']].drop_duplicates().values.tolist()))
+        keep = [tuple(r) not in here for r in old[['config', 'level', 'data_seed', 'seed']].values.tolist()]
+        sweep_csv = pd.concat([old[keep], sweep_csv], ignore_index=True)
+    write_whole(sweep_csv, results/'sweep.csv', index=False, float_format='%.5g')
+    logs = {str(p.parent.relative_to(out)): round(pd.read_csv(p)['seconds'].sum() / 60, 2) for p in out.glob('*/data*/*_seed*/log.csv')}
+    train_runs = {**ep.get('train_min_runs', {}), **logs}
+    # an earlier file without per-run minutes: its total is carried as it was
+    train_earlier = ep.get('train_min_earlier', ep.get('train_min', 0) if 'train_min_runs' not in ep else 0)
     commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     dirty = bool(subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', 'usenhance_nb'], cwd=ROOT,
                                 capture_output=True, text=True).stdout.strip())
-    n_test = head[head.reference == 'registered'].groupby(['data_seed', 'seed', 'config'])['image'].size()
-    done = len(list(out.glob('*/data*/scores/[!b]*.csv')))
+    commit += '+uncommitted' if dirty else ''
+    registered = [r for r in main_ if r['reference'] == 'registered']
+    n_test = {f"data{r['data_seed']} seed{r['seed']}": int(r['n']) for r in registered}
+    done = len({(r['level'], r['data_seed'], r['seed'], r['config']) for r in (*main_, *sweep_, *variants_) if r['config'] in METHODS})
     ev = dict(provenance=dict(
         command='python bench/evidence.py' + ''.join(f' {x}' for x in published(argv)),
-        seeds=sorted(set(head.seed)), data_seeds=sorted(set(head.data_seed)), headline=dict(HEADLINE), sweep=dict(SWEEP),
-        variants=dict(VARIANTS_PART),
+        seeds=sorted({r['seed'] for r in registered}), data_seeds=sorted({r['data_seed'] for r in registered}),
+        headline=dict(HEADLINE), sweep=dict(SWEEP), variants=dict(VARIANTS_PART),
         levels={l: MISREGISTRATION[l].shift_mm for l in MISREGISTRATION}, preset=preset,
         data=dict(n_per_organ=N_PER_ORGAN, pairs=5 * N_PER_ORGAN, size=SIZE, mm_per_px=38.4 / SIZE),
-        test_pairs=int(n_test.iloc[0]) if len(n_test) and n_test.nunique() == 1 else {f'data{d} seed{s}': int(v) for (d, s), v in n_test.groupby(level=[0, 1]).first().items()},
+        test_pairs=next(iter(n_test.values())) if len(set(n_test.values())) == 1 else n_test,
         runs_done=done, runs_planned=planned, complete=done >= planned,
-        diverged=sorted(str(p.relative_to(out)) for p in out.glob('*/data*/scores/*.diverged')),
+        diverged=sorted({*ep.get('diverged', []), *(str(p.relative_to(out)) for p in out.glob('*/data*/scores/*.diverged'))}),
         lncc_window=9, wall_clock_min=round((time.time() - t0) / 60, 1),
-        train_min=round(sum(pd.read_csv(p)['seconds'].sum() for p in logs) / 60, 1),
+        train_min=round(sum(train_runs.values()) + train_earlier, 1), train_min_runs=train_runs, train_min_earlier=train_earlier,
         cpus=os.cpu_count(), machine=platform.processor() or platform.machine(),
-        git_commit=commit + ('+uncommitted' if dirty else ''),
-        note="wall_clock_min is the last invocation only (finished runs are reused); train_min is what the runs' logs record, "
-             "on a 2-core machine shared with other jobs"),
+        git_commit=commit, git_commits=sorted({*ep.get('git_commits', [ep['git_commit']] if 'git_commit' in ep else []), commit}),
+        note="wall_clock_min is the last invocation only (finished runs are reused); train_min is what the runs' logs record "
+             "(train_min_earlier: runs logged before per-run minutes were kept), on 2-core machines shared with other jobs; "
+             "git_commits: the commits the runs were trained at"),
         variant_runs={k: [b, {f: list(v) if isinstance(v, tuple) else v for f, v in o.items()}] for k, (b, o) in VARIANT_RUNS.items()},
-        main=per_run(head), sweep=per_run(sweep), variants=per_run(variants))
+        main=main_, sweep=sweep_, variants=variants_)
     tmp = results/f'.evidence.json.{os.getpid()}.tmp'
-    tmp.write_text(json.dumps(ev, indent=1, allow_nan=True) + '\n'); os.replace(tmp, results/'evidence.json')
+    tmp.write_text(json.dumps(ev, indent=1, allow_nan=True) + '\n'); os.replace(tmp, f)
 
 
 def main(argv=None):
@@ -250,9 +297,11 @@ def main(argv=None):
     t0, out, results = time.time(), Path(a.out), Path(a.results)
     warnings.simplefilter('ignore')
     if a.threads: torch.set_num_threads(a.threads)
-    print(f"{len(todo)} runs planned; finished ones are reused", flush=True)
+    recorded = recorded_runs(results/'evidence.json')
+    print(f"{len(todo)} runs planned; finished ones are reused ({len(recorded)} in {results/'evidence.json'})", flush=True)
     for i, (level, ds, seed, v) in enumerate(todo):
         t = time.time()
+        if (level, ds, seed, v) in recorded: continue   # trained on another machine or in an earlier session
         with file_lock(out/level/f'data{ds}'/'claims'/f'{v}_seed{seed}', wait=False) as mine:
             if not mine: continue   # another worker trains it
             run_one(out, level, ds, seed, v, a.preset, a.device)

@@ -69,18 +69,18 @@ def frame_checks(model,                  # an `EnhanceModel` (see `enhance.load_
 # %% ../nbs/A13_realframes.ipynb #5f9a7fc7
 def frames_table(model,                      # an `EnhanceModel`
                  names=PYDICOM_US_FRAMES,    # files of `pydicom-data`
-                )->pd.DataFrame:             # one row per frame: its scale, each check before -> after, ok or FAIL
-    "`frame_checks` on the first frame of each file (the US1 frames at `US1_MM_PER_PX`); warnings printed one line each."
+                )->pd.DataFrame:             # one row per frame: its scale, each check before -> after, ok or FAIL, notes
+    "`frame_checks` on the first frame of each file (the US1 frames at `US1_MM_PER_PX`); what it warned of goes in `notes`."
     from pydicom.data import get_testdata_file   # pydicom-data: a test dependency, not the package's
     rows = []
     for name in names:
         f = get_testdata_file(name, download=False)
-        if f is None: print(f'{name}: pydicom-data lacks it'); continue
+        if f is None: rows.append(dict(frame=name, notes='pydicom-data lacks it')); continue
         with warnings.catch_warnings(record=True) as caught:   # e.g. a declared region larger than the image
             warnings.simplefilter('always')
             sc, _, ft = frame_checks(model, f, US1_MM_PER_PX if name.startswith('US1') else None)
-        for w in caught: print(f"{name}: {str(w.message).split(': ', 1)[-1]}")
         ok = fluid_tissue_passes(ft)
         rows.append(dict(frame=name, mm_per_px=round(sc.mm_per_px[0], 3), **{
-            k: f"{b:.3g} -> {a:.3g} {'ok' if ok[k] else 'FAIL'}" for k, (b, a) in ft.items()}))
+            k: f"{b:.3g} -> {a:.3g} {'ok' if ok[k] else 'FAIL'}" for k, (b, a) in ft.items()},
+            notes='; '.join(str(w.message).split(': ', 1)[-1] for w in caught)))
     return pd.DataFrame(rows).set_index('frame')
