@@ -37,6 +37,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's package
 from usenhance_nb.core import get_config
+from usenhance_nb.files import atomic_write
 from usenhance_nb.simulate import as_misregistration, write_dataset, MISREGISTRATION
 from usenhance_nb.stats import SCORES
 from usenhance_nb.evaluate import evaluate_runs
@@ -102,9 +103,8 @@ def file_lock(path: Path, wait=True):
 
 
 def write_whole(df: pd.DataFrame, path: Path, **kw):
-    "Write a CSV under a temporary name, then rename it: a reader never sees half a file."
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    df.to_csv(tmp, **kw); os.replace(tmp, path)
+    "Write a CSV whole: a reader never sees half a file."
+    with atomic_write(path, 'w', newline='') as f: df.to_csv(f, **kw)
 
 
 def swapped_partners(d: Path, cfg) -> Path:
@@ -271,8 +271,7 @@ def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, pres
              "git_commits: the commits the runs were trained at"),
         variant_runs={k: [b, {f: list(v) if isinstance(v, tuple) else v for f, v in o.items()}] for k, (b, o) in VARIANT_RUNS.items()},
         main=main_, sweep=sweep_, variants=variants_)
-    tmp = results/f'.evidence.json.{os.getpid()}.tmp'
-    tmp.write_text(json.dumps(ev, indent=1, allow_nan=True) + '\n'); os.replace(tmp, f)
+    with atomic_write(f, 'w') as fh: fh.write(json.dumps(ev, indent=1, allow_nan=True) + '\n')
 
 
 def main(argv=None):
