@@ -213,7 +213,8 @@ def merged(new: list, earlier: list) -> list:
         k = key(r)
         if k in mine and r['config'] not in METHODS:
             a, b = mine[k], r
-            bad = [s for s in SCORES if s in a and s in b and not np.isclose(a[s], b[s], rtol=1e-4, atol=1e-6, equal_nan=True)]
+            num = lambda x: np.nan if x is None else x   # JSON writes NaN as null
+            bad = [s for s in SCORES if s in a and s in b and not np.isclose(num(a[s]), num(b[s]), rtol=1e-4, atol=1e-6, equal_nan=True)]
             if bad: raise SystemExit(f"{k}: the baseline scored here differs from the results file's in {bad}: "
                                      "the simulated data set is not the one the earlier runs used")
     return [*new, *(r for r in earlier if key(r) not in mine)]
