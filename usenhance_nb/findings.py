@@ -4,13 +4,15 @@
 
 # %% ../nbs/13_findings.ipynb #c0f2a1a6
 from __future__ import annotations
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from .stats import SCORES, PRIMARY, seed_means, seed_table, paired_stats, beats, inversions
 
 # %% auto #0
-__all__ = ['variant_means', 'variant_verdicts', 'holds_advantage', 'inversions_markdown', 'variants_markdown']
+__all__ = ['PERCEPTUAL_WEIGHT', 'variant_means', 'variant_verdicts', 'holds_advantage', 'inversions_markdown',
+           'variants_markdown', 'weight_curve', 'plot_weight_curve']
 
 # %% ../nbs/13_findings.ipynb #4e954247
 def variant_means(ev:dict,                  # an evidence file, as `evidence.load_evidence` reads it
@@ -72,3 +74,33 @@ def variants_markdown(ev:dict)->str:
             + (', '.join(held) if held else 'none') + '.'
             + "\n\nRuns that inverted the contrast (low-passed LNCC with the registered truth below 0), per level:\n\n"
             + inversions_markdown(inversions(vm)))
+
+# %% ../nbs/13_findings.ipynb #6459009a
+PERCEPTUAL_WEIGHT = {'cyclegan': 0, 'ours_lambda1': 1, 'ours_lambda3': 3, 'ours': 10}   # lambda_per; the CycleGAN has no Phi
+
+def weight_curve(means:pd.DataFrame,             # per-run means with config and shift_mm levels (`variant_means`)
+                 scores=tuple(PRIMARY.values()), # the scores to summarise
+                # per (shift_mm, lambda_per): the median of each score over runs, the runs, how many inverted
+                )->pd.DataFrame:
+    "The configurations that differ only in the perceptual weight, summarised per level and weight by medians over runs."
+    m = means[means.index.get_level_values('config').isin(list(PERCEPTUAL_WEIGHT))]
+    m = m.assign(lambda_per=m.index.get_level_values('config').map(PERCEPTUAL_WEIGHT))
+    g = m.groupby(['shift_mm', 'lambda_per'])
+    return g[list(scores)].median().assign(runs=g.size(), inverted=g['lp_lncc'].agg(lambda x: int((x < 0).sum())))
+
+def plot_weight_curve(means:pd.DataFrame, ax=None):
+    "`weight_curve` as one line per misregistration level through lambda_per = 0, 1, 3, 10, the input's median beside it."
+    curve = weight_curve(means)
+    ax = ax or plt.subplots(figsize=(6.5, 4.5))[1]
+    inputs = means.xs('low-quality input', level='config') if 'low-quality input' in means.index.get_level_values('config') else None
+    for shift, c in curve.groupby(level='shift_mm'):
+        c = c.droplevel('shift_mm')
+        line, = ax.plot(c['grain_ratio'], c['lp_ssim'], 'o-', label=f'{shift:g} mm ({c.runs.min()}-{c.runs.max()} runs)')
+        for lam, r in c.iterrows(): ax.annotate(f'{lam:g}', (r.grain_ratio, r.lp_ssim), xytext=(3, 3), textcoords='offset points', fontsize=8)
+        if inputs is not None and shift in inputs.index.get_level_values('shift_mm'):
+            x = inputs.xs(shift, level='shift_mm')
+            ax.plot(x['grain_ratio'].median(), x['lp_ssim'].median(), 'x', color=line.get_color(), ms=9)
+    ax.set(xlabel='grain ratio (1 = high-end device; the input about 2)', ylabel='SSIM low-passed (fidelity)',
+           title='Perceptual weight 0 (CycleGAN), 1, 3, 10 (ours): median of the runs per level\nx: the input at that level')
+    ax.legend(fontsize=8)
+    return ax
