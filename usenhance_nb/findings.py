@@ -11,7 +11,7 @@ import pandas as pd
 from .stats import SCORES, PRIMARY, seed_means, seed_table, paired_stats, beats, inversions
 
 # %% auto #0
-__all__ = ['PERCEPTUAL_WEIGHT', 'variant_means', 'variant_verdicts', 'holds_advantage', 'inversions_markdown',
+__all__ = ['PERCEPTUAL_WEIGHT', 'variant_means', 'variant_verdicts', 'holds_advantage', 'decided', 'inversions_markdown',
            'variants_markdown', 'weight_curve', 'plot_weight_curve']
 
 # %% ../nbs/13_findings.ipynb #4e954247
@@ -39,6 +39,7 @@ def variant_verdicts(means:pd.DataFrame,     # from `variant_means`
             row[SCORES[k][0]] = (f"{s['diff']:+.{dec}f} [{s['lo']:+.{dec}f}, {s['hi']:+.{dec}f}] p={s['p']:.2g}"
                                  if np.isfinite(s['lo']) else f"{s['diff']:+.{dec}f}")
             row[f'beats on {k}'] = beats(a[k], b[k], SCORES[k][1])
+            row[f'loses on {k}'] = beats(b[k], a[k], SCORES[k][1])
         out[(config, shift)] = row | dict(runs=s['n'])
     return pd.DataFrame.from_dict(out, orient='index').rename_axis(['config', 'shift_mm'])
 
@@ -49,6 +50,15 @@ def holds_advantage(verdicts:pd.DataFrame, from_mm:float=2.5, scores=tuple(PRIMA
     far = verdicts[verdicts.index.get_level_values('shift_mm') >= from_mm]
     ok = far[[f'beats on {k}' for k in scores]].all(axis=1).groupby(level='config').all()
     return [c for c in ok.index if ok[c]]
+
+def decided(verdicts:pd.DataFrame, from_mm:float=2.5, scores=tuple(PRIMARY.values()))->list[str]:
+    "Every difference the rule decides at `from_mm` and beyond, either way: one line each, the paired statistics with it."
+    lines = []
+    for (config, shift), r in verdicts.iterrows():
+        for k in scores:
+            if shift >= from_mm and (r[f'beats on {k}'] or r[f'loses on {k}']):
+                lines.append(f"{config} {'better' if r[f'beats on {k}'] else 'worse'} on {SCORES[k][0]} at {shift:g} mm: {r[SCORES[k][0]]}")
+    return lines
 
 # %% ../nbs/13_findings.ipynb #369cde95
 def inversions_markdown(inv:pd.DataFrame)->str:
@@ -64,7 +74,7 @@ def variants_markdown(ev:dict)->str:
     if vm.empty: return "No variant run is finished yet: `python bench/evidence.py` trains them after *ours* and the CycleGAN."
     v = variant_verdicts(vm)
     held = holds_advantage(v)
-    table = (v.drop(columns=[c for c in v if c.startswith('beats')]).reset_index()
+    table = (v.drop(columns=[c for c in v if c.startswith(('beats', 'loses'))]).reset_index()
              .rename(columns={'shift_mm': 'largest shift (mm)'}).sort_values('largest shift (mm)', kind='stable'))
     return ("Each configuration minus the CycleGAN trained on the same split (data set 0, seeds 42, 1, 2), against the "
             "registered truth: mean paired difference [95 % hierarchical bootstrap interval] and the paired t-test's p; "
@@ -72,6 +82,8 @@ def variants_markdown(ev:dict)->str:
             + table.to_markdown(index=False)
             + "\n\nBeats the CycleGAN on both primary measures, by the rule, at every level from 2.5 mm on: "
             + (', '.join(held) if held else 'none') + '.'
+            + "\n\nAgainst *ours* (the teaching default) instead, every difference the rule decides from 2.5 mm on:\n\n"
+            + ('\n'.join(f'- {l}' for l in decided(variant_verdicts(vm, against='ours'))) or '- none')
             + "\n\nRuns that inverted the contrast (low-passed LNCC with the registered truth below 0), per level:\n\n"
             + inversions_markdown(inversions(vm)))
 
