@@ -192,6 +192,14 @@ def published(argv) -> list:
     return [a for a in argv if not a.startswith('--results=')]
 
 
+def code_commit() -> str:
+    "The checkout's commit, with '+uncommitted' where the package differs from it."
+    git = lambda *a: subprocess.run(['git', *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return git('rev-parse', 'HEAD') + ('+uncommitted' if git('status', '--porcelain', '--untracked-files=no', '--', 'usenhance_nb') else '')
+
+STARTED_AT = code_commit()   # the code this process runs: later commits to the checkout do not change it
+
+
 def recorded_runs(f: Path) -> set:
     "(level, data_seed, seed, config) of every run the results file `f` holds."
     if not f.exists(): return set()
@@ -247,10 +255,7 @@ def write_evidence(out: Path, results: Path, argv, t0: float, planned: int, pres
     train_runs = {**ep.get('train_min_runs', {}), **logs}
     # an earlier file without per-run minutes: its total is carried as it was
     train_earlier = ep.get('train_min_earlier', ep.get('train_min', 0) if 'train_min_runs' not in ep else 0)
-    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', 'usenhance_nb'], cwd=ROOT,
-                                capture_output=True, text=True).stdout.strip())
-    commit += '+uncommitted' if dirty else ''
+    commit = STARTED_AT
     registered = [r for r in main_ if r['reference'] == 'registered']
     n_test = {f"data{r['data_seed']} seed{r['seed']}": int(r['n']) for r in registered}
     done = len({(r['level'], r['data_seed'], r['seed'], r['config']) for r in (*main_, *sweep_, *variants_) if r['config'] in METHODS})
