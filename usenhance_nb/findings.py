@@ -97,8 +97,9 @@ def weight_curve(means:pd.DataFrame,             # per-run means with config and
     "The configurations that differ only in the perceptual weight, summarised per level and weight by medians over runs."
     m = means[means.index.get_level_values('config').isin(list(PERCEPTUAL_WEIGHT))]
     m = m.assign(lambda_per=m.index.get_level_values('config').map(PERCEPTUAL_WEIGHT))
-    g = m.groupby(['shift_mm', 'lambda_per'])
-    return g[list(scores)].median().assign(runs=g.size(), inverted=g['lp_lncc'].agg(lambda x: int((x < 0).sum())))
+    m = m.set_index('lambda_per', append=True)
+    inv = inversions(m, by=('shift_mm', 'lambda_per'))
+    return m.groupby(level=['shift_mm', 'lambda_per'])[list(scores)].median().join(inv[['runs', 'inverted']])
 
 def plot_weight_curve(means:pd.DataFrame, ax=None):
     "`weight_curve` as one line per misregistration level through lambda_per = 0, 1, 3, 10, the input's median beside it."
